@@ -1,0 +1,204 @@
+// connmsg.js against a small stand-in server (Node `ws`), for behaviour the demo gateway cannot
+// provoke on demand: server-initiated requests, a peer that stops answering $ping, refused
+// handshakes (backoff), duplicated Inds, a small maxMessage.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocketServer, WebSocket } from 'ws';
+import { ConnMsgClient, ConnMsgRejected, ConnMsgError } from '../../src/connmsg-js/connmsg.js';
+import { nextEvent, deferred, within, collector } from './lib/util.mjs';
+
+/** A programmable connmsg.v1 peer. `onReq(msg, sock)` answers requests; default: echo / $ping. */
+function standin({ session = { id: 's1', keepAlive: 15, maxMessage: 65536, maxInFlight: 256 }, refuse = () => false, onReq } = {}) {
+  const sockets = new Set();
+  const connections = [];
+  let handshakes = 0;
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    handleProtocols: (protocols) => (protocols.has('connmsg.v1') ? 'connmsg.v1' : false),
+    verifyClient: (_info, cb) => { handshakes++; if (refuse(handshakes)) cb(false, 503); else cb(true); },
+  });
+  const ready = new Promise((r) => wss.on('listening', r));
+  wss.on('connection', (sock) => {
+    sockets.add(sock);
+    connections.push(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.send(JSON.stringify({ type: 'ind', topic: '$session', data: session }));
+    sock.on('message', (raw) => {
+      const msg = JSON.parse(raw.toString());
+      sock.emit('connmsg', msg);
+      if (msg.type !== 'req') return;
+      if (onReq && onReq(msg, sock) !== false) return;
+      sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: msg.data ?? null }));
+    });
+  });
+  return {
+    wss,
+    ready,
+    connections,
+    get handshakes() { return handshakes; },
+    get url() { return `ws://127.0.0.1:${wss.address().port}/ws`; },
+    close: () => new Promise((r) => { for (const s of sockets) s.terminate(); wss.close(() => r()); }),
+  };
+}
+
+/** Next message the stand-in receives on `sock` that satisfies `pred`. */
+function received(sock, pred, ms = 5000) {
+  return within(new Promise((resolve) => {
+    const on = (msg) => { if (pred(msg)) { sock.off('connmsg', on); resolve(msg); } };
+    sock.on('connmsg', on);
+  }), ms, 'message at the stand-in');
+}
+
+const opts = (extra = {}) => ({ WebSocket, pingInterval: 0, reconnect: { minDelay: 20, maxDelay: 200 }, ...extra });
+
+describe('connmsg.js against a stand-in peer', () => {
+  test('onRequest answers server-initiated requests with cfm, the thrown rej, unknown_op and internal', async () => {
+    const srv = standin();
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      const errors = collector();
+      client.on('error', errors);
+      client.onRequest('calc.add', async ({ a, b }) => a + b);
+      client.onRequest('calc.div', ({ a, b }) => {
+        if (b === 0) throw new ConnMsgRejected('invalid_argument', 'division by zero');
+        return a / b;
+      });
+      client.onRequest('calc.crash', () => { throw new Error('secret internals'); });
+      await client.whenOpen({ timeout: 5000 });
+      const sock = srv.connections[0];
+      const ask = async (id, op, data) => {
+        const answer = received(sock, (m) => m.type !== 'req' && m.id === id);
+        sock.send(JSON.stringify({ type: 'req', id, op, data }));
+        return answer;
+      };
+      assert.deepEqual(await ask(1, 'calc.add', { a: 2, b: 3 }), { type: 'cfm', id: 1, data: 5 });
+      assert.deepEqual(await ask('x-2', 'calc.div', { a: 1, b: 0 }), { type: 'rej', id: 'x-2', code: 'invalid_argument', reason: 'division by zero' });
+      const unknown = await ask(3, 'calc.nope', null);
+      assert.equal(unknown.type, 'rej');
+      assert.equal(unknown.code, 'unknown_op');
+      const crash = await ask(4, 'calc.crash', null);
+      assert.equal(crash.code, 'internal');
+      assert.doesNotMatch(crash.reason, /secret/, 'the reason must not leak the handler\'s error');
+      assert.equal(errors.items.length, 1, 'the handler failure is reported locally');
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('a peer that stops answering $ping is dropped and the client reconnects', async () => {
+    let silent = true;
+    const srv = standin({ onReq: (msg) => (msg.op === '$ping' && silent ? undefined : false) });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts({ pingInterval: 100, pingTimeout: 200 }));
+    try {
+      await client.whenOpen({ timeout: 5000 });
+      const dropped = await nextEvent(client, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined, 5000);
+      assert.match(dropped.reason, /\$ping/);
+      silent = false;
+      await nextEvent(client, 'state', (e) => e.state === 'open', 5000);
+      assert.equal(srv.connections.length, 2);
+      const ping = await nextEvent(client, 'ping', () => true, 5000);
+      assert.ok(ping.rtt >= 0 && ping.rtt < 5000);
+      assert.equal(client.rtt, ping.rtt);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('reconnect delays grow exponentially with jitter and stay under maxDelay', async () => {
+    const srv = standin({ refuse: (n) => n <= 6 });
+    await srv.ready;
+    const delays = [];
+    const client = new ConnMsgClient(srv.url, opts({ autoConnect: false, reconnect: { minDelay: 40, maxDelay: 300, factor: 2, jitter: 0.5 } }));
+    client.on('state', (e) => { if (e.state === 'reconnecting' && e.delay !== undefined) delays.push(e.delay); });
+    try {
+      await client.connect();
+      assert.equal(srv.handshakes, 7);
+      assert.equal(delays.length, 6);
+      delays.forEach((d, i) => {
+        const base = Math.min(300, 40 * 2 ** i);
+        assert.ok(d >= base * 0.5 - 1 && d <= base, `delay ${i} = ${d}, expected within [${base / 2}, ${base}]`);
+      });
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('after maxRetries the client closes and rejects waiting requests with "closed"', async () => {
+    const srv = standin({ refuse: () => true });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts({ reconnect: { minDelay: 10, maxDelay: 20, maxRetries: 2 } }));
+    try {
+      const pending = client.request('echo', 1, { timeout: 0 });
+      const closed = nextEvent(client, 'state', (e) => e.state === 'closed', 5000);
+      await assert.rejects(pending, (e) => e instanceof ConnMsgError && e.code === 'closed');
+      await closed;
+      assert.equal(srv.handshakes, 3, 'first attempt + 2 retries');
+      await assert.rejects(client.request('echo', 1), (e) => e.code === 'closed');
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('Inds already delivered (seq <= last seen) are dropped', async () => {
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op !== '$subscribe') return false;
+        const ind = (seq) => JSON.stringify({ type: 'ind', topic: 'history.t', seq, data: { n: seq } });
+        sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { seq: 0 } }));
+        for (const seq of [1, 2, 2, 3, 1, 3, 4]) sock.send(ind(seq));
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      const got = collector();
+      const unsub = client.subscribe('history.t', (data, ind) => got(ind.seq));
+      assert.deepEqual(await unsub.ready, { seq: 0 });
+      await got.waitFor(4);
+      // One more message after the last one proves nothing else was delivered before it.
+      await client.request('echo', 'barrier');
+      assert.deepEqual(got.items, [1, 2, 3, 4]);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('requests made while connecting are sent once open, in order', async () => {
+    const srv = standin();
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      assert.equal(client.state, 'connecting');
+      const answers = await Promise.all([1, 2, 3].map((n) => client.request('echo', n)));
+      assert.deepEqual(answers, [1, 2, 3]);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('maxMessage from $session is enforced in UTF-8 bytes before sending', async () => {
+    const srv = standin({ session: { id: 's', keepAlive: 15, maxMessage: 100, maxInFlight: 8 } });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      await nextEvent(client, 'session', () => true, 5000);
+      assert.equal(client.maxMessage, 100);
+      // {"type":"req","id":N,"op":"echo","data":"…"} is 38 bytes + data.
+      assert.equal(await client.request('echo', 'a'.repeat(50)), 'a'.repeat(50));
+      await assert.rejects(client.request('echo', 'é'.repeat(40)), (e) => e.code === 'message_too_large' && e.size > 100 && e.limit === 100);
+      assert.equal(client.state, 'open');
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+});
