@@ -598,7 +598,10 @@ export class ConnMsgClient {
     if (this.#topics.get(t.topic) !== t) return;
     if (Number.isInteger(res.seq)) {
       t.history = true;
-      t.lastSeq = Math.max(t.lastSeq ?? 0, res.seq);
+      // A current seq below `since` means the topic's history started again (a restarted server):
+      // resume from there, or every new Ind would look like one already seen.
+      const restarted = res.recovered === false && since != null && res.seq < since;
+      t.lastSeq = restarted ? res.seq : Math.max(t.lastSeq ?? 0, res.seq);
     }
     t.live = true;
     t.everLive = true;

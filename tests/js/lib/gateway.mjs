@@ -32,9 +32,16 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the gateway and resolves once `GET /healthz` answers 200.
- * Returns `{ port, http, ws, stop(), output() }`.
+ * Returns `{ port, http, ws, stop(), output() }`. Env: CONNMSG_GATEWAY_DLL (the gateway to start),
+ * CONNMSG_GATEWAY_CWD (its working folder), CONNMSG_GATEWAY_URL (use a running gateway instead).
  */
 export async function startGateway({ deadlineMs = 60000 } = {}) {
+  if (process.env.CONNMSG_GATEWAY_URL) {
+    // An already running gateway (e.g. under a debugger): use it, do not start or stop anything.
+    const http = process.env.CONNMSG_GATEWAY_URL.replace(/\/+$/, '');
+    const u = new URL(http);
+    return { port: Number(u.port), http, ws: `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}/ws`, stop: async () => null, output: () => '' };
+  }
   if (!existsSync(gatewayDll)) {
     throw new Error(`gateway not built: ${gatewayDll} does not exist (run \`dotnet build src/ConnMsg.Gateway\` in ${repoRoot}, or set CONNMSG_GATEWAY_DLL)`);
   }

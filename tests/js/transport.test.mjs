@@ -1,0 +1,192 @@
+// Interop of the gateway's WebSocket transport with a plain Node `ws` client (PROTOCOL.md 2, 6, 7).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { WebSocket } from 'ws';
+import { startGateway, repoRoot } from './lib/gateway.mjs';
+import { within } from './lib/util.mjs';
+
+let gw;
+const sockets = [];
+
+before(async () => { gw = await startGateway(); });
+after(async () => {
+  for (const s of sockets) s.terminate();
+  await gw?.stop();
+});
+
+/** Opens a raw ws connection; resolves once open, with a queue of parsed incoming messages. */
+function open(protocols = ['connmsg.v1'], options = {}) {
+  const ws = new WebSocket(gw.ws, protocols, options);
+  sockets.push(ws);
+  const inbox = [];
+  const waiters = [];
+  ws.on('message', (data, isBinary) => {
+    const msg = isBinary ? { binary: data } : JSON.parse(data.toString('utf8'));
+    const i = waiters.findIndex((w) => w.pred(msg));
+    if (i >= 0) waiters.splice(i, 1)[0].resolve(msg);
+    else inbox.push(msg);
+  });
+  ws.next = (pred = () => true, ms = 5000) => {
+    const i = inbox.findIndex(pred);
+    if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
+    return within(new Promise((resolve) => waiters.push({ pred, resolve })), ms, 'message from the gateway');
+  };
+  ws.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('error', () => {}); // handshake failures are asserted through 'unexpected-response'
+  return within(new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`handshake refused: ${res.statusCode}`), { statusCode: res.statusCode, headers: res.headers })));
+    ws.once('close', (code) => reject(new Error(`closed ${code} before open`)));
+  }), 5000, 'websocket open');
+}
+
+const answerTo = (id) => (m) => (m.type === 'cfm' || m.type === 'rej') && m.id === id;
+
+describe('handshake and session', () => {
+  test('a client offering connmsg.v1 gets it selected and first receives the $session Ind', async () => {
+    const ws = await open(['connmsg.v1']);
+    assert.equal(ws.protocol, 'connmsg.v1');
+    const s = await ws.next();
+    assert.equal(s.type, 'ind');
+    assert.equal(s.topic, '$session');
+    assert.equal(typeof s.data.id, 'string');
+    assert.deepEqual(
+      { keepAlive: s.data.keepAlive, maxMessage: s.data.maxMessage, maxInFlight: s.data.maxInFlight },
+      { keepAlive: 15, maxMessage: 65536, maxInFlight: 256 },
+    );
+  });
+
+  test('a client offering no subprotocol is accepted', async () => {
+    const ws = await open([]);
+    assert.equal(ws.protocol, '');
+    assert.equal((await ws.next()).topic, '$session');
+  });
+
+  test('a client offering only another subprotocol is refused with 400', async () => {
+    await assert.rejects(open(['chat.v2']), (e) => e.statusCode === 400);
+  });
+
+  test('Sec-WebSocket-Version 8 is refused with 426 and Sec-WebSocket-Version: 13', async () => {
+    await assert.rejects(open(['connmsg.v1'], { protocolVersion: 8 }), (e) => {
+      assert.equal(e.statusCode, 426);
+      assert.equal(e.headers['sec-websocket-version'], '13');
+      return true;
+    });
+  });
+});
+
+describe('messages', () => {
+  test('echo round trip, ids echoed verbatim (integer, large integer, string)', async () => {
+    const ws = await open();
+    for (const id of [1, 2 ** 53 - 1, 'req-α-1']) {
+      ws.send(JSON.stringify({ type: 'req', id, op: 'echo', data: { id } }));
+      assert.deepEqual(await ws.next(answerTo(id)), { type: 'cfm', id, data: { id } });
+    }
+  });
+
+  test('a message fragmented into three frames is reassembled', async () => {
+    const ws = await open();
+    const text = JSON.stringify({ type: 'req', id: 'frag', op: 'echo', data: 'in pieces ✓' });
+    const a = Math.floor(text.length / 3);
+    ws.send(text.slice(0, a), { fin: false });
+    ws.send(text.slice(a, 2 * a), { fin: false });
+    ws.send(text.slice(2 * a), { fin: true });
+    assert.deepEqual(await ws.next(answerTo('frag')), { type: 'cfm', id: 'frag', data: 'in pieces ✓' });
+  });
+
+  test('members in any order and unknown members are accepted', async () => {
+    const ws = await open();
+    ws.send('{"data":[1,2],"future":{"x":1},"op":"echo","id":5,"type":"req"}');
+    assert.deepEqual(await ws.next(answerTo(5)), { type: 'cfm', id: 5, data: [1, 2] });
+  });
+
+  test('malformed JSON is answered with bad_message (id null) and the connection stays open', async () => {
+    const ws = await open();
+    ws.send('{not json');
+    const rej = await ws.next((m) => m.type === 'rej');
+    assert.equal(rej.code, 'bad_message');
+    assert.equal(rej.id, null);
+    ws.send(JSON.stringify({ type: 'req', id: 9, op: 'echo', data: 'alive' }));
+    assert.equal((await ws.next(answerTo(9))).data, 'alive');
+  });
+
+  test('a second request with an id still in flight is rejected duplicate_id', async () => {
+    const ws = await open();
+    ws.send(JSON.stringify({ type: 'req', id: 'd', op: 'sleep', data: { ms: 300 } }));
+    ws.send(JSON.stringify({ type: 'req', id: 'd', op: 'echo', data: 1 }));
+    const first = await ws.next(answerTo('d'));
+    assert.equal(first.type, 'rej');
+    assert.equal(first.code, 'duplicate_id');
+    assert.deepEqual(await ws.next(answerTo('d')), { type: 'cfm', id: 'd', data: { slept: 300 } });
+  });
+});
+
+describe('control frames and closing', () => {
+  test('a ping is answered with a pong carrying the same payload', async () => {
+    const ws = await open();
+    const pong = within(new Promise((resolve) => ws.once('pong', resolve)), 5000, 'pong');
+    ws.ping(Buffer.from('are you there'));
+    assert.equal((await pong).toString(), 'are you there');
+  });
+
+  test('a close from the client is echoed with the same code', async () => {
+    const ws = await open();
+    ws.close(1000, 'bye');
+    assert.equal((await within(ws.closed, 5000, 'close')).code, 1000);
+    const ws2 = await open();
+    ws2.close(4001, 'app code');
+    assert.equal((await within(ws2.closed, 5000, 'close')).code, 4001);
+  });
+
+  test('a binary message closes the connection with 1003', async () => {
+    const ws = await open();
+    ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    assert.equal((await within(ws.closed, 5000, 'close')).code, 1003);
+  });
+
+  test('a text message that is not valid UTF-8 closes the connection with 1007', async () => {
+    const ws = await open();
+    ws.send(Buffer.from([0x22, 0xc3, 0x28, 0x22]), { binary: false });
+    assert.equal((await within(ws.closed, 5000, 'close')).code, 1007);
+  });
+
+  test('a message over 64 KiB closes the connection with 1009', async () => {
+    const ws = await open();
+    ws.send(JSON.stringify({ type: 'req', id: 1, op: 'echo', data: 'x'.repeat(70000) }));
+    assert.equal((await within(ws.closed, 5000, 'close')).code, 1009);
+  });
+});
+
+describe('HTTP on the same port', () => {
+  test('GET /healthz answers 200 ok', async () => {
+    const res = await fetch(`${gw.http}/healthz`);
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).trim(), 'ok');
+  });
+
+  test('GET /metrics answers Prometheus text', async () => {
+    const res = await fetch(`${gw.http}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+  });
+
+  test('GET /connmsg.js and /connmsg.d.ts serve the client files; / serves the demo page', async () => {
+    const js = await fetch(`${gw.http}/connmsg.js`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type') ?? '', /javascript/);
+    assert.equal(await js.text(), readFileSync(path.join(repoRoot, 'src/connmsg-js/connmsg.js'), 'utf8'));
+    const dts = await fetch(`${gw.http}/connmsg.d.ts`);
+    assert.equal(dts.status, 200);
+    assert.match(await dts.text(), /export declare class ConnMsgClient/);
+    const page = await fetch(`${gw.http}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /connmsg\.js/);
+  });
+
+  test('an unknown path answers 404', async () => {
+    assert.equal((await fetch(`${gw.http}/no/such/thing`)).status, 404);
+  });
+});
