@@ -93,7 +93,7 @@ export interface SessionInfo {
   [key: string]: Json;
 }
 
-export interface Ind<T = Json> {
+export interface Ind<T = any> {
   topic: string;
   /** Set on topics that keep history. */
   seq?: number;
@@ -161,7 +161,7 @@ export interface ConnMsgEvents {
   error: { error: unknown; topic?: string; op?: string };
 }
 
-export type RequestHandler = (data: Json, info: { id: number | string; op: string }) => Json | undefined | Promise<Json | undefined>;
+export type RequestHandler = (data: any, info: { id: number | string; op: string }) => unknown;
 
 export declare class ConnMsgClient {
   constructor(url: string, options?: ConnMsgOptions);
@@ -178,8 +178,8 @@ export declare class ConnMsgClient {
   connect(): Promise<void>;
   whenOpen(options?: { timeout?: number }): Promise<void>;
   on<K extends keyof ConnMsgEvents>(type: K, listener: (event: ConnMsgEvents[K]) => void): () => void;
-  request<T = Json>(op: string, data?: Json, options?: RequestOptions): Promise<T>;
-  subscribe<T = Json>(topic: string, callback: (data: T, ind: Ind<T>) => void, options?: SubscribeOptions): Unsubscribe;
+  request<T = any>(op: string, data?: unknown, options?: RequestOptions): Promise<T>;
+  subscribe<T = any>(topic: string, callback: (data: T, ind: Ind<T>) => void, options?: SubscribeOptions): Unsubscribe;
   onRequest(op: string, handler: RequestHandler): () => void;
   close(code?: number, reason?: string): void;
 }

@@ -98,6 +98,11 @@ export class ConnMsgClient {
    */
   constructor(url, options = {}) {
     this.#url = String(url);
+    let parsed;
+    try { parsed = new URL(this.#url); } catch { parsed = null; }
+    if (!parsed || !['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
+      throw new TypeError(`url must be an absolute ws:// or wss:// address (got ${JSON.stringify(this.#url)})`);
+    }
     const WS = options.WebSocket ?? globalThis.WebSocket;
     if (typeof WS !== 'function') {
       throw new TypeError('no WebSocket implementation: pass one as options.WebSocket (in Node: `import { WebSocket } from "ws"`)');
