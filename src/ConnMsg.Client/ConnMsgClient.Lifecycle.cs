@@ -1,0 +1,284 @@
+using System.Net.WebSockets;
+using ConnMsg.Client.Internal;
+
+namespace ConnMsg.Client;
+
+public sealed partial class ConnMsgClient
+{
+    /// <summary>Handshake, start both loops, then wait (bounded) for <c>$session</c> so the first requests see the real limits.</summary>
+    private async Task<Connection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol(SubProtocol);
+        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+        socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
+        _options.ConfigureWebSocket?.Invoke(socket.Options);
+
+        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            connectTimeout.CancelAfter(_options.ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(Uri, connectTimeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new TimeoutException($"Connecting to {Uri} took longer than {_options.ConnectTimeout}.", e);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        if (socket.SubProtocol is { } chosen && chosen != SubProtocol)
+        {
+            socket.Abort();
+            socket.Dispose();
+            throw new ConnMsgException($"The server selected subprotocol '{chosen}', not '{SubProtocol}'.");
+        }
+
+        var connection = new Connection(socket, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxIncomingMessageSize, this);
+        connection.Start();
+        if (_options.SessionWaitTimeout > TimeSpan.Zero)
+        {
+            try
+            {
+                await connection.SessionReceived.WaitAsync(_options.SessionWaitTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // $session is optional for clients (PROTOCOL §5.1); carry on with the configured limits.
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // SessionReceived is cancelled when the connection dies; reported below.
+            }
+            catch
+            {
+                connection.Abort(null);
+                throw;
+            }
+        }
+
+        if (connection.IsClosed)
+        {
+            throw new ConnMsgConnectionLostException("The connection closed while it was being opened.", connection.CloseReason);
+        }
+
+        ConnMsgClientLog.Connected(_logger, Uri, connection.Generation, connection.Session?.Id);
+        return connection;
+    }
+
+    /// <summary>Publishes a connection to requests, unless it already died (its closing callback then found nothing to retract).</summary>
+    private bool TryMakeCurrent(Connection connection)
+    {
+        lock (_stateLock)
+        {
+            if (connection.IsClosed || IsDisposed)
+            {
+                return false;
+            }
+
+            _current = connection;
+            _open.TrySetResult(connection);
+            return true;
+        }
+    }
+
+    void IConnectionOwner.OnConnectionClosing(Connection connection)
+    {
+        // Synchronous, before the connection fails its pending requests: from now on requests wait for the next
+        // connection instead of finding this dead one.
+        lock (_stateLock)
+        {
+            if (_current == connection)
+            {
+                _current = null;
+                if (_open.Task.IsCompleted && !_open.Task.IsFaulted)
+                {
+                    _open = NewOpenSource();
+                }
+            }
+        }
+    }
+
+    /// <summary>Waits for the open connection; requests issued while reconnecting wait here (bounded by their timeout).</summary>
+    private async ValueTask<Connection> WaitForOpenAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task<Connection> open;
+            lock (_stateLock)
+            {
+                open = _open.Task;
+            }
+
+            var connection = await open.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!connection.IsClosed)
+            {
+                return connection;
+            }
+
+            // It died an instant ago and its closing callback is swapping in a fresh source; look again.
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>The reconnect loop: runs until disposal or until reconnecting is given up.</summary>
+    private async Task RunAsync(Connection connection)
+    {
+        while (true)
+        {
+            // Both loops must have exited: the old receive loop must not touch topic state once the new one runs.
+            await connection.Completion.ConfigureAwait(false);
+            if (IsDisposed)
+            {
+                return;
+            }
+
+            var error = connection.CloseReason;
+            ConnMsgClientLog.ConnectionLost(_logger, connection.Generation, error);
+            if (!_options.Reconnect)
+            {
+                GoClosed(new ConnMsgConnectionLostException("The connection was lost and reconnecting is disabled.", error));
+                return;
+            }
+
+            SetState(ConnMsgConnectionState.Reconnecting, error);
+            var next = await ReconnectAsync().ConfigureAwait(false);
+            if (next is null)
+            {
+                return;
+            }
+
+            connection = next;
+        }
+    }
+
+    private async Task<Connection?> ReconnectAsync()
+    {
+        var token = _disposing.Token;
+        for (int attempt = 1; ; attempt++)
+        {
+            if (_options.ReconnectMaxAttempts is { } max && attempt > max)
+            {
+                ConnMsgClientLog.ReconnectGaveUp(_logger, max);
+                GoClosed(new ConnMsgConnectionLostException($"The connection was lost and {max} reconnect attempts failed."));
+                return null;
+            }
+
+            Connection? next = null;
+            try
+            {
+                var delay = Backoff(attempt);
+                ConnMsgClientLog.ReconnectScheduled(_logger, attempt, delay);
+                await Task.Delay(delay, token).ConfigureAwait(false);
+                if (_options.BeforeReconnectAttempt is { } hook)
+                {
+                    await hook(attempt, token).ConfigureAwait(false);
+                }
+
+                next = await OpenConnectionAsync(token).ConfigureAwait(false);
+                await ResubscribeAllAsync(next, token).ConfigureAwait(false);
+                if (TryMakeCurrent(next))
+                {
+                    SetState(ConnMsgConnectionState.Open, null);
+                    return next;
+                }
+
+                if (IsDisposed)
+                {
+                    next.Abort(null);
+                    return null;
+                }
+            }
+            catch (Exception) when (IsDisposed)
+            {
+                next?.Abort(null);
+                return null;
+            }
+            catch (Exception e)
+            {
+                ConnMsgClientLog.ReconnectFailed(_logger, attempt, e);
+                next?.Abort(e);
+            }
+
+            if (next is not null)
+            {
+                await next.Completion.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Exponential backoff with "equal jitter": half fixed, half random, so a fleet dropped at once does not return at once.</summary>
+    private TimeSpan Backoff(int attempt)
+    {
+        double initial = _options.ReconnectInitialDelay.TotalMilliseconds;
+        double cap = _options.ReconnectMaxDelay.TotalMilliseconds;
+        double exponential = Math.Min(cap, initial * Math.Pow(2, Math.Min(attempt - 1, 30)));
+        return TimeSpan.FromMilliseconds((exponential / 2) + (Random.Shared.NextDouble() * exponential / 2));
+    }
+
+    private void GoClosed(Exception error)
+    {
+        lock (_stateLock)
+        {
+            _current = null;
+            _open = FaultedOpenSource(error);
+        }
+
+        SetState(ConnMsgConnectionState.Closed, error);
+        CompleteAllSubscriptions();
+    }
+
+    /// <summary>Re-subscribes every topic on a new connection before it is published, asking history topics for what was missed.</summary>
+    private async Task ResubscribeAllAsync(Connection connection, CancellationToken cancellationToken)
+    {
+        var pending = new List<Task>();
+        foreach (var state in _topics.Values)
+        {
+            pending.Add(ResubscribeAsync(connection, state, cancellationToken));
+        }
+
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private async Task ResubscribeAsync(Connection connection, TopicState state, CancellationToken cancellationToken)
+    {
+        await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (state.Removed || state.Subscribers.Length == 0)
+            {
+                return;
+            }
+
+            long? since = state.HasHistory ? state.LastSeq : null;
+            SubscribeResult result;
+            try
+            {
+                result = await SubscribeOnAsync(connection, state, since, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ConnMsgRejectedException e)
+            {
+                state.SubscribedGeneration = -1;
+                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
+                return;
+            }
+
+            state.SubscribedGeneration = connection.Generation;
+            ConnMsgClientLog.Resubscribed(_logger, state.Topic, since, result.Recovered);
+            if (since is { } from && result.Recovered == false)
+            {
+                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, from, result.Seq, null));
+            }
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Text.Json;
+using ConnMsg.Client.Internal;
+
+namespace ConnMsg.Client;
+
+public sealed partial class ConnMsgClient
+{
+    void IConnectionOwner.OnMessage(Connection connection, ReadOnlySpan<byte> message)
+    {
+        Span<char> topic = stackalloc char[EnvelopeReader.MaxTopicChars];
+        if (!EnvelopeReader.TryRead(message, topic, out var envelope, out string? error))
+        {
+            ConnMsgClientLog.BadMessage(_logger, error!);
+
+            // A request we cannot read still deserves its one answer (PROTOCOL §4); other kinds expect none.
+            if (envelope.Kind == MessageKind.Req)
+            {
+                SendAnswer(connection, EnvelopeWriter.WriteRej(envelope.RawId, "bad_message", error));
+            }
+
+            return;
+        }
+
+        switch (envelope.Kind)
+        {
+            case MessageKind.Cfm:
+            case MessageKind.Rej:
+                OnAnswer(connection, ref envelope);
+                break;
+            case MessageKind.Ind:
+                OnInd(connection, topic[..envelope.TopicLength], ref envelope);
+                break;
+            case MessageKind.Req:
+                OnServerRequest(connection, ref envelope);
+                break;
+        }
+    }
+
+    private void OnAnswer(Connection connection, ref Envelope envelope)
+    {
+        // Only integer ids are ours; anything else (or an id no longer pending) is an answer nobody awaits.
+        if (envelope.IntegerId is not { } id || !connection.TryTakePending(id, out var pending))
+        {
+            ConnMsgClientLog.AnswerDiscarded(_logger, envelope.IntegerId ?? -1);
+            return;
+        }
+
+        if (envelope.Kind == MessageKind.Cfm)
+        {
+            pending!.Complete(envelope.Data);
+        }
+        else
+        {
+            pending!.Fail(new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
+        }
+    }
+
+    private void OnInd(Connection connection, ReadOnlySpan<char> topic, ref Envelope envelope)
+    {
+        if (topic.SequenceEqual("$session"))
+        {
+            connection.SetSession(ReadSession(envelope.Data, connection.MaxMessageSize));
+            return;
+        }
+
+        // Looked up by span: no string per Ind.
+        if (!_topicsBySpan.TryGetValue(topic, out var state))
+        {
+            ConnMsgClientLog.IndWithoutSubscriber(_logger, topic.ToString());
+            return;
+        }
+
+        if (envelope.Seq is { } seq)
+        {
+            long last = state.LastSeq;
+            if (!state.TryAdvance(seq))
+            {
+                // A replayed Ind the application already saw: the replay after a reconnect overlaps by design.
+                ConnMsgClientLog.DuplicateIndDropped(_logger, state.Topic, seq, last);
+                return;
+            }
+
+            if (last != 0 && seq != last + 1)
+            {
+                ConnMsgClientLog.SeqGap(_logger, state.Topic, last + 1, seq);
+            }
+        }
+
+        var subscribers = state.Subscribers;
+        if (subscribers.Length == 0)
+        {
+            return;
+        }
+
+        // One copy out of the reused receive buffer, shared by every local subscriber.
+        var ind = new ConnMsgInd(state.Topic, envelope.Seq, envelope.Data.IsEmpty ? s_null : envelope.Data.ToArray());
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Deliver(ind);
+        }
+    }
+
+    private static ConnMsgSession ReadSession(ReadOnlySpan<byte> data, int defaultMaxMessage)
+    {
+        string? id = null;
+        double keepAlive = 15;
+        int maxMessage = defaultMaxMessage;
+        int maxInFlight = 256;
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            if (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+            {
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    if (reader.ValueTextEquals("id"u8))
+                    {
+                        reader.Read();
+                        id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
+                    else if (reader.ValueTextEquals("keepAlive"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.Number)
+                        {
+                            keepAlive = reader.GetDouble();
+                        }
+                    }
+                    else if (reader.ValueTextEquals("maxMessage"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value > 0)
+                        {
+                            maxMessage = value;
+                        }
+                    }
+                    else if (reader.ValueTextEquals("maxInFlight"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int value) && value > 0)
+                        {
+                            maxInFlight = value;
+                        }
+                    }
+                    else
+                    {
+                        reader.Read();
+                        reader.Skip();
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // A malformed $session leaves the defaults in place; the limits then stay conservative.
+        }
+
+        return new ConnMsgSession(id, TimeSpan.FromSeconds(keepAlive), maxMessage, maxInFlight);
+    }
+
+    /// <summary>Queues an answer to a server request; a dead connection simply drops it (its request died with it).</summary>
+    private static void SendAnswer(Connection connection, OutboundMessage answer)
+    {
+        if (!connection.TrySend(answer))
+        {
+            answer.Return();
+        }
+    }
+}

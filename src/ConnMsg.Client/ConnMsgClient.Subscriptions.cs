@@ -1,0 +1,193 @@
+using System.Runtime.CompilerServices;
+using ConnMsg.Client.Internal;
+
+namespace ConnMsg.Client;
+
+public sealed partial class ConnMsgClient
+{
+    /// <summary>
+    /// Subscribes to a topic; enumerate the returned subscription to read its Inds, dispose it to unsubscribe.
+    /// Returns once the server confirmed the subscription is live.
+    /// </summary>
+    /// <param name="topic">The topic, e.g. <c>prices.EURUSD</c>.</param>
+    /// <param name="cancellationToken">Cancels subscribing.</param>
+    /// <exception cref="ConnMsgRejectedException">The server refused (e.g. <c>forbidden</c>).</exception>
+    public Task<ConnMsgSubscription> SubscribeAsync(string topic, CancellationToken cancellationToken = default)
+        => SubscribeCoreAsync(topic, null, cancellationToken);
+
+    /// <summary>Subscribes to a topic and hands each Ind, in order and one at a time, to <paramref name="handler"/>.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="handler">Called per Ind; the token is cancelled when the subscription is disposed. An exception is logged and the next Ind delivered.</param>
+    /// <param name="cancellationToken">Cancels subscribing.</param>
+    /// <exception cref="ConnMsgRejectedException">The server refused (e.g. <c>forbidden</c>).</exception>
+    public Task<ConnMsgSubscription> SubscribeAsync(string topic, Func<ConnMsgInd, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return SubscribeCoreAsync(topic, handler, cancellationToken);
+    }
+
+    /// <summary>Subscribes to a topic with a synchronous handler.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="handler">Called per Ind, in order, one at a time.</param>
+    /// <param name="cancellationToken">Cancels subscribing.</param>
+    public Task<ConnMsgSubscription> SubscribeAsync(string topic, Action<ConnMsgInd> handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return SubscribeCoreAsync(topic, (ind, _) =>
+        {
+            handler(ind);
+            return ValueTask.CompletedTask;
+        }, cancellationToken);
+    }
+
+    /// <summary>Subscribes for as long as the enumeration runs: <c>await foreach (var ind in client.ListenAsync("t", ct))</c>.</summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="cancellationToken">Ends the enumeration (and the subscription).</param>
+    public async IAsyncEnumerable<ConnMsgInd> ListenAsync(string topic, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var subscription = await SubscribeAsync(topic, cancellationToken).ConfigureAwait(false);
+        await using (((IAsyncDisposable)subscription).ConfigureAwait(false))
+        {
+            await foreach (var ind in subscription.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                yield return ind;
+            }
+        }
+    }
+
+    private async Task<ConnMsgSubscription> SubscribeCoreAsync(string topic, Func<ConnMsgInd, CancellationToken, ValueTask>? handler, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        Names.ThrowIfInvalid(topic, Names.MaxTopicBytes, nameof(topic));
+        var subscription = new ConnMsgSubscription(this, topic, handler, _logger);
+
+        // Register locally before asking the server: Inds may arrive before the cfm, and none may be lost.
+        TopicState state;
+        while (true)
+        {
+            state = _topics.GetOrAdd(topic, static t => new TopicState(t));
+            if (state.TryAdd(subscription))
+            {
+                break;
+            }
+
+            // That state is being retired by an unsubscribe; make way for a fresh one.
+            _topics.TryRemove(KeyValuePair.Create(topic, state));
+        }
+
+        subscription.State = state;
+        subscription.StartPump();
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        try
+        {
+            while (true)
+            {
+                // Never wait for the connection while holding the gate: the reconnect needs it to re-subscribe.
+                var connection = await WaitForOpenAsync(timeout.Token).ConfigureAwait(false);
+                await state.Gate.WaitAsync(timeout.Token).ConfigureAwait(false);
+                try
+                {
+                    if (state.SubscribedGeneration == connection.Generation)
+                    {
+                        return subscription; // already live for another subscriber, or re-subscribed by a reconnect
+                    }
+
+                    try
+                    {
+                        await SubscribeOnAsync(connection, state, null, timeout.Token).ConfigureAwait(false);
+                        state.SubscribedGeneration = connection.Generation;
+                        return subscription;
+                    }
+                    catch (ConnMsgConnectionLostException)
+                    {
+                        // The reconnect re-subscribes this topic (it has a subscriber now); wait for it and check.
+                    }
+                }
+                finally
+                {
+                    state.Gate.Release();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            await UnsubscribeAsync(subscription).ConfigureAwait(false);
+            subscription.Complete();
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"Subscribing to '{topic}' took longer than {_options.RequestTimeout}.", e);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Sends <c>$subscribe</c> on a given connection; the caller holds the topic's gate.</summary>
+    private Task<SubscribeResult> SubscribeOnAsync(Connection connection, TopicState state, long? since, CancellationToken cancellationToken)
+    {
+        long id = NextId();
+        var message = EnvelopeWriter.WriteRequest(id, "$subscribe", (state.Topic, since), static (w, s) =>
+        {
+            w.WriteStartObject();
+            w.WriteString("topic"u8, s.Topic);
+            if (s.since is { } from)
+            {
+                w.WriteNumber("since"u8, from);
+            }
+
+            w.WriteEndObject();
+        });
+        return ExecuteAsync(message, new SubscribePendingRequest(id, state, since is not null), connection, _options.RequestTimeout, cancellationToken);
+    }
+
+    /// <summary>Removes a subscriber; the last one of a topic sends <c>$unsubscribe</c> (best effort).</summary>
+    internal async Task UnsubscribeAsync(ConnMsgSubscription subscription)
+    {
+        var state = subscription.State;
+        if (state is null || !state.Remove(subscription))
+        {
+            return;
+        }
+
+        await state.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (state.Subscribers.Length != 0)
+            {
+                return; // someone subscribed again meanwhile and keeps the server subscription
+            }
+
+            var connection = Volatile.Read(ref _current);
+            if (!IsDisposed && connection is not null && state.SubscribedGeneration == connection.Generation)
+            {
+                long id = NextId();
+                var message = EnvelopeWriter.WriteRequest(id, "$unsubscribe", state.Topic, static (w, topic) =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("topic"u8, topic);
+                    w.WriteEndObject();
+                });
+                try
+                {
+                    await ExecuteAsync(message, new RawPendingRequest(id), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ConnMsgException or TimeoutException)
+                {
+                    // The connection is gone (so is the server's subscription) or the server refused: nothing to undo.
+                }
+            }
+
+            state.SubscribedGeneration = -1;
+            if (state.TryMarkRemoved())
+            {
+                _topics.TryRemove(KeyValuePair.Create(state.Topic, state));
+            }
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+}

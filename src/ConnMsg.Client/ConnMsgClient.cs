@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using ConnMsg.Client.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ConnMsg.Client;
+
+/// <summary>
+/// A ConnMsg (<c>connmsg.v1</c>) client over one <see cref="System.Net.WebSockets.ClientWebSocket"/> at a time:
+/// requests with correlated answers, topic subscriptions, answers to server requests, and automatic
+/// reconnection that re-subscribes every topic without gaps or duplicates on history topics.
+/// </summary>
+/// <remarks>
+/// Thread-safe: requests, subscriptions and handler registrations may be made from any number of threads at
+/// once. Request ids come from one <see cref="Interlocked"/> counter and are never reused, so an answer that
+/// arrives after its request was cancelled or timed out cannot be mistaken for another request's answer.
+/// </remarks>
+public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
+{
+    /// <summary>The WebSocket subprotocol this client offers.</summary>
+    public const string SubProtocol = "connmsg.v1";
+
+    private static readonly byte[] s_null = "null"u8.ToArray();
+
+    private readonly ConnMsgClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, TopicState> _topics = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TopicState>.AlternateLookup<ReadOnlySpan<char>> _topicsBySpan;
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly Lock _stateLock = new();
+    private TaskCompletionSource<Connection> _open = NewOpenSource();
+    private Connection? _current;
+    private ConnMsgConnectionState _state = ConnMsgConnectionState.Connecting;
+    private Task _lifecycle = Task.CompletedTask;
+    private long _lastId;
+    private int _generation;
+    private int _connectStarted;
+    private int _disposed;
+
+    /// <summary>Creates a client without connecting; call <see cref="ConnectAsync(CancellationToken)"/>. Handy to hook events first.</summary>
+    /// <param name="uri">The server's WebSocket endpoint, e.g. <c>ws://host:port/ws</c>.</param>
+    /// <param name="options">Settings; null uses <see cref="ConnMsgClientOptions.Default"/>.</param>
+    public ConnMsgClient(Uri uri, ConnMsgClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        if (uri.Scheme is not ("ws" or "wss"))
+        {
+            throw new ArgumentException("The URI must use ws:// or wss://.", nameof(uri));
+        }
+
+        Uri = uri;
+        _options = options ?? ConnMsgClientOptions.Default;
+        _logger = _options.Logger ?? NullLogger.Instance;
+        _topicsBySpan = _topics.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>Raised on every change of <see cref="State"/>. Handlers run synchronously on the thread that changes the state (usually the client's reconnect task) and must not block.</summary>
+    public event EventHandler<ConnMsgStateChangedEventArgs>? StateChanged;
+
+    /// <summary>
+    /// Raised after a reconnect when a topic's missed Inds could not all be replayed (<c>"recovered":false</c>)
+    /// or its re-subscription was refused. The application must then resynchronise that topic by its own means.
+    /// </summary>
+    public event EventHandler<ConnMsgRecoveryFailedEventArgs>? RecoveryFailed;
+
+    /// <summary>The server endpoint.</summary>
+    public Uri Uri { get; }
+
+    /// <summary>The current connection state.</summary>
+    public ConnMsgConnectionState State
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>The current connection's <c>$session</c> (limits); null while disconnected or before it arrived.</summary>
+    public ConnMsgSession? Session => Volatile.Read(ref _current)?.Session;
+
+    ILogger IConnectionOwner.Logger => _logger;
+
+    /// <summary>Connects and returns an open client.</summary>
+    /// <param name="uri">The server's WebSocket endpoint, e.g. <c>ws://host:port/ws</c>.</param>
+    /// <param name="options">Settings; null uses <see cref="ConnMsgClientOptions.Default"/>.</param>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <exception cref="System.Net.WebSockets.WebSocketException">The handshake failed.</exception>
+    /// <exception cref="TimeoutException">The handshake took longer than <see cref="ConnMsgClientOptions.ConnectTimeout"/>.</exception>
+    public static async Task<ConnMsgClient> ConnectAsync(Uri uri, ConnMsgClientOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var client = new ConnMsgClient(uri, options);
+        try
+        {
+            await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Opens the first connection. A failure here is thrown, not retried; later drops are retried.</summary>
+    /// <param name="cancellationToken">Cancels connecting.</param>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Interlocked.Exchange(ref _connectStarted, 1) != 0)
+        {
+            throw new InvalidOperationException("ConnectAsync may be called once.");
+        }
+
+        Connection connection;
+        try
+        {
+            connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            SetState(ConnMsgConnectionState.Closed, e);
+            throw;
+        }
+
+        if (!TryMakeCurrent(connection))
+        {
+            var error = new ConnMsgConnectionLostException("The connection closed right after it was opened.", connection.CloseReason);
+            SetState(ConnMsgConnectionState.Closed, error);
+            throw error;
+        }
+
+        SetState(ConnMsgConnectionState.Open, null);
+        _lifecycle = Task.Run(() => RunAsync(connection));
+    }
+
+    /// <summary>
+    /// Closes the connection (close code 1000) and stops reconnecting. Requests still in flight fail with
+    /// <see cref="ObjectDisposedException"/>; subscription streams end.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        var disposed = new ObjectDisposedException(nameof(ConnMsgClient), "The client was disposed.");
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        Connection? connection;
+        lock (_stateLock)
+        {
+            connection = _current;
+            _current = null;
+            _open = FaultedOpenSource(disposed);
+        }
+
+        if (connection is not null)
+        {
+            await connection.CloseAsync(disposed, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+
+        await _lifecycle.ConfigureAwait(false);
+        SetState(ConnMsgConnectionState.Closed, null);
+        CompleteAllSubscriptions();
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    private void SetState(ConnMsgConnectionState next, Exception? error)
+    {
+        ConnMsgConnectionState previous;
+        lock (_stateLock)
+        {
+            previous = _state;
+            if (previous == next || previous == ConnMsgConnectionState.Closed)
+            {
+                return;
+            }
+
+            _state = next;
+        }
+
+        var handler = StateChanged;
+        if (handler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handler(this, new ConnMsgStateChangedEventArgs(previous, next, error));
+        }
+        catch (Exception e)
+        {
+            ConnMsgClientLog.CallbackFailed(_logger, e);
+        }
+    }
+
+    private void RaiseRecoveryFailed(ConnMsgRecoveryFailedEventArgs args)
+    {
+        ConnMsgClientLog.RecoveryFailed(_logger, args.Topic, args.LastSeenSeq, args.CurrentSeq, args.Error);
+        try
+        {
+            RecoveryFailed?.Invoke(this, args);
+        }
+        catch (Exception e)
+        {
+            ConnMsgClientLog.CallbackFailed(_logger, e);
+        }
+    }
+
+    private void CompleteAllSubscriptions()
+    {
+        foreach (var state in _topics.Values)
+        {
+            foreach (var subscription in state.Subscribers)
+            {
+                subscription.Complete();
+            }
+        }
+    }
+
+    private static TaskCompletionSource<Connection> NewOpenSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static TaskCompletionSource<Connection> FaultedOpenSource(Exception error)
+    {
+        var source = NewOpenSource();
+        source.SetException(error);
+
+        // Nobody may be waiting; reading Exception marks it observed so it never reaches UnobservedTaskException.
+        _ = source.Task.Exception;
+        return source;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace ConnMsg.Client;
+
+/// <summary>Settings of a <see cref="ConnMsgClient"/>. Immutable: derive variants with <c>with</c>.</summary>
+public sealed record ConnMsgClientOptions
+{
+    /// <summary>The defaults.</summary>
+    public static ConnMsgClientOptions Default { get; } = new();
+
+    /// <summary>How long a request may wait for its answer (including waiting for a reconnect) unless the call overrides it. Default 30 s.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the WebSocket handshake may take. Default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long opening a connection waits for the server's <c>$session</c> Ind to learn its limits before
+    /// carrying on with <see cref="MaxMessageSize"/>. Default 2 s; zero does not wait.
+    /// </summary>
+    public TimeSpan SessionWaitTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The outbound message limit assumed until the server's <c>$session</c> tells the real one. Default 64 KiB (the protocol default).</summary>
+    public int MaxMessageSize { get; init; } = 64 * 1024;
+
+    /// <summary>The largest inbound message accepted; a larger one drops the connection (1009). Default 16 MiB.</summary>
+    public int MaxIncomingMessageSize { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>WebSocket ping interval sent by the client. Default 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long to wait for the pong before the connection is treated as dead. Default 30 s; infinite disables.</summary>
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether to reconnect after the connection drops. Default true.</summary>
+    public bool Reconnect { get; init; } = true;
+
+    /// <summary>The first reconnect delay; doubled per failed attempt up to <see cref="ReconnectMaxDelay"/>, with jitter. Default 100 ms.</summary>
+    public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The cap of the reconnect delay. Default 30 s.</summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts per outage before giving up and going to <see cref="ConnMsgConnectionState.Closed"/>; null retries forever (the default).</summary>
+    public int? ReconnectMaxAttempts { get; init; }
+
+    /// <summary>Options of the reflection-based overloads (those without a <c>JsonTypeInfo</c>). Default <see cref="JsonSerializerOptions.Web"/>.</summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; init; }
+
+    /// <summary>Where the client logs; null logs nothing.</summary>
+    public ILogger? Logger { get; init; }
+
+    /// <summary>Called on every new <see cref="ClientWebSocket"/>'s options before connecting: headers, credentials, proxy, certificates.</summary>
+    public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
+
+    /// <summary>Test hook: awaited before every reconnect attempt, after the backoff delay.</summary>
+    internal Func<int, CancellationToken, ValueTask>? BeforeReconnectAttempt { get; init; }
+}

@@ -1,0 +1,30 @@
+namespace ConnMsg.Client;
+
+/// <summary>
+/// A subscription could not be recovered without loss after a reconnect: the server's history
+/// no longer reached back to the last Ind the application saw (PROTOCOL §5.3, <c>"recovered":false</c>),
+/// or the server refused the re-subscription. The application must resynchronise by its own means.
+/// </summary>
+public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
+{
+    /// <summary>Creates the event data.</summary>
+    public ConnMsgRecoveryFailedEventArgs(string topic, long lastSeenSeq, long? currentSeq, Exception? error)
+    {
+        Topic = topic;
+        LastSeenSeq = lastSeenSeq;
+        CurrentSeq = currentSeq;
+        Error = error;
+    }
+
+    /// <summary>The topic whose Inds may have been missed.</summary>
+    public string Topic { get; }
+
+    /// <summary>The last <c>seq</c> the application saw before the connection dropped (the <c>since</c> that was asked for).</summary>
+    public long LastSeenSeq { get; }
+
+    /// <summary>The topic's current <c>seq</c> as reported by the server; live Inds continue after it. Null when the re-subscription failed.</summary>
+    public long? CurrentSeq { get; }
+
+    /// <summary>Set when the server refused the re-subscription (the topic then receives nothing until subscribed again).</summary>
+    public Exception? Error { get; }
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+
+namespace ConnMsg.Client.Internal;
+
+/// <summary>Parses one complete inbound message into an <see cref="Envelope"/> without allocating on the Ind/Cfm paths.</summary>
+/// <remarks>Stateless and thread-safe. A violation is reported as a value (<c>error</c>), never thrown.</remarks>
+internal static class EnvelopeReader
+{
+    /// <summary>Topics are at most 256 bytes (PROTOCOL §3), so at most 256 UTF-16 chars.</summary>
+    public const int MaxTopicChars = 256;
+
+    public static bool TryRead(ReadOnlySpan<byte> json, Span<char> topicBuffer, out Envelope envelope, out string? error)
+    {
+        envelope = default;
+        try
+        {
+            return TryReadCore(json, topicBuffer, ref envelope, out error);
+        }
+        catch (JsonException)
+        {
+            // The reader throws for malformed JSON; the message is complete, so this is a violation, not "need more bytes".
+            error = "not valid JSON";
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // Wrong token kind for a member, e.g. a number that does not fit.
+            error = "a member has the wrong JSON type";
+            return false;
+        }
+    }
+
+    private static bool TryReadCore(ReadOnlySpan<byte> json, Span<char> topicBuffer, ref Envelope env, out string? error)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = "not a JSON object";
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                env.Kind = reader.TokenType != JsonTokenType.String ? MessageKind.None
+                    : reader.ValueTextEquals("ind"u8) ? MessageKind.Ind
+                    : reader.ValueTextEquals("cfm"u8) ? MessageKind.Cfm
+                    : reader.ValueTextEquals("rej"u8) ? MessageKind.Rej
+                    : reader.ValueTextEquals("req"u8) ? MessageKind.Req
+                    : MessageKind.None;
+                if (env.Kind == MessageKind.None)
+                {
+                    error = "unknown type";
+                    return false;
+                }
+            }
+            else if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                int start = (int)reader.TokenStartIndex;
+                if (reader.TokenType == JsonTokenType.Number)
+                {
+                    env.IntegerId = reader.TryGetInt64(out long id) ? id : null;
+                }
+                else if (reader.TokenType != JsonTokenType.String)
+                {
+                    // null or a structure: unusable for correlation; skip so the rest can still be read.
+                    reader.Skip();
+                    continue;
+                }
+
+                env.RawId = json[start..(int)reader.BytesConsumed];
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                reader.Read();
+                int start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                env.Data = json[start..(int)reader.BytesConsumed];
+            }
+            else if (reader.ValueTextEquals("topic"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    error = "topic is not a string";
+                    return false;
+                }
+
+                if (reader.ValueSpan.Length <= topicBuffer.Length)
+                {
+                    env.TopicLength = reader.CopyString(topicBuffer);
+                }
+                else
+                {
+                    // Rare: heavily escaped or oversized. Fall back to a string to measure the unescaped text.
+                    string topic = reader.GetString()!;
+                    if (topic.Length > topicBuffer.Length)
+                    {
+                        error = "topic too long";
+                        return false;
+                    }
+
+                    topic.CopyTo(topicBuffer);
+                    env.TopicLength = topic.Length;
+                }
+
+                env.HasTopic = true;
+            }
+            else if (reader.ValueTextEquals("seq"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long seq))
+                {
+                    env.Seq = seq;
+                }
+                else if (reader.TokenType != JsonTokenType.Null)
+                {
+                    error = "seq is not an integer";
+                    return false;
+                }
+            }
+            else if (reader.ValueTextEquals("op"u8))
+            {
+                reader.Read();
+                env.Op = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("code"u8))
+            {
+                reader.Read();
+                env.Code = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else if (reader.ValueTextEquals("reason"u8))
+            {
+                reader.Read();
+                env.Reason = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            else
+            {
+                // Unknown members are ignored for forward compatibility (PROTOCOL §3).
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+        {
+            error = "trailing data after the object";
+            return false;
+        }
+
+        error = env.Kind switch
+        {
+            MessageKind.None => "type missing",
+            MessageKind.Req when env.RawId.IsEmpty => "id missing",
+            MessageKind.Req when string.IsNullOrEmpty(env.Op) => "op missing",
+            MessageKind.Cfm or MessageKind.Rej when env.RawId.IsEmpty => "id missing",
+            MessageKind.Rej when string.IsNullOrEmpty(env.Code) => "code missing",
+            MessageKind.Ind when !env.HasTopic || env.TopicLength == 0 => "topic missing",
+            _ => null,
+        };
+        return error is null;
+    }
+}
