@@ -1,0 +1,94 @@
+using System.Text.Json;
+
+namespace ConnMsg.Load.Protocol;
+
+/// <summary>Reads an <see cref="Envelope"/> out of one message with <see cref="Utf8JsonReader"/>, allocation-free.</summary>
+public static class EnvelopeScanner
+{
+    /// <summary>Scans <paramref name="json"/>; false when it is not a JSON object.</summary>
+    public static bool TryScan(ReadOnlySpan<byte> json, out Envelope envelope)
+    {
+        envelope = default;
+        envelope.Id = -1;
+        var reader = new Utf8JsonReader(json, isFinalBlock: true, state: default);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    reader.Read();
+                    envelope.Kind =
+                        reader.ValueTextEquals("cfm"u8) ? EnvelopeKind.Cfm :
+                        reader.ValueTextEquals("ind"u8) ? EnvelopeKind.Ind :
+                        reader.ValueTextEquals("rej"u8) ? EnvelopeKind.Rej :
+                        reader.ValueTextEquals("req"u8) ? EnvelopeKind.Req : EnvelopeKind.Unknown;
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long id))
+                    {
+                        envelope.Id = id;
+                    }
+                }
+                else if (reader.ValueTextEquals("data"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        ReadProbe(ref reader, ref envelope);
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            // Malformed JSON from a server under test is a finding, not a crash of the driver.
+            return false;
+        }
+    }
+
+    private static void ReadProbe(ref Utf8JsonReader reader, ref Envelope envelope)
+    {
+        int found = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            int member = reader.ValueTextEquals("p"u8) ? 1 : reader.ValueTextEquals("c"u8) ? 2 : reader.ValueTextEquals("t"u8) ? 3 : 0;
+            reader.Read();
+            if (member != 0 && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long value))
+            {
+                switch (member)
+                {
+                    case 1: envelope.Publisher = value; break;
+                    case 2: envelope.Counter = value; break;
+                    default: envelope.Timestamp = value; break;
+                }
+
+                found++;
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        envelope.HasProbe = found == 3;
+    }
+}

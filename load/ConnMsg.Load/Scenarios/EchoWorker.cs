@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using ConnMsg.Load.Metrics;
+using ConnMsg.Load.Protocol;
+using ConnMsg.Load.Transport;
+
+namespace ConnMsg.Load.Scenarios;
+
+/// <summary>
+/// Keeps up to N requests in flight on one raw connection. Closed loop: every answer frees a slot, and after
+/// each receive all freed slots are refilled in one write. Paced: a timer loop sends at a fixed rate instead.
+/// </summary>
+/// <remarks>
+/// Thread-safety: answers arrive on the connection's receive loop; the slot stack is locked because the paced
+/// sender pops while the receive loop pushes. Request ids are <c>generation × N + slot</c>, so an answer finds
+/// its send timestamp without a dictionary.
+/// </remarks>
+public sealed class EchoWorker : IWsMessageHandler
+{
+    private readonly RawWsConnection _connection;
+    private readonly LatencyTrack _latency;
+    private readonly Action _onError;
+    private readonly byte[] _tail;
+    private readonly int _maxRequest;
+    private readonly int _slots;
+    private readonly long[] _sentAt;
+    private readonly long[] _generation;
+    private readonly int[] _free;
+    private readonly double _ratePerSecond;
+    private int _freeCount;
+    private volatile bool _stopping;
+
+    /// <summary>Creates a worker; <paramref name="ratePerSecond"/> 0 means closed loop (flat out).</summary>
+    public EchoWorker(RawWsConnection connection, string op, ReadOnlySpan<byte> dataToken, int inFlight, LatencyTrack latency, Action onError, double ratePerSecond = 0)
+    {
+        _connection = connection;
+        _latency = latency;
+        _onError = onError;
+        _tail = RequestWriter.MakeTail(op, dataToken);
+        _maxRequest = RequestWriter.MaxRequestLength(_tail);
+        _slots = inFlight;
+        _sentAt = new long[inFlight];
+        _generation = new long[inFlight];
+        _free = new int[inFlight];
+        for (int i = 0; i < inFlight; i++)
+        {
+            _free[i] = inFlight - 1 - i;
+        }
+
+        _freeCount = inFlight;
+        _ratePerSecond = ratePerSecond;
+    }
+
+    /// <summary>The connection's receive loop, once started.</summary>
+    public Task ReceiveLoop { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Requests sent and not yet answered.</summary>
+    public int Outstanding
+    {
+        get
+        {
+            lock (_free)
+            {
+                return _slots - _freeCount;
+            }
+        }
+    }
+
+    /// <summary>Starts the receive loop (answers are read from now on) without sending anything.</summary>
+    public void Listen(CancellationToken cancellationToken) =>
+        ReceiveLoop = _connection.RunReceiveLoopAsync(this, cancellationToken);
+
+    /// <summary>Starts sending: fills every slot now (closed loop) or starts the pacing loop.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        _ratePerSecond > 0 ? Task.Run(() => PaceAsync(cancellationToken), cancellationToken) : SendFreeSlotsAsync(int.MaxValue).AsTask();
+
+    /// <summary>Stops sending new requests; answers still in flight are read.</summary>
+    public void Stop() => _stopping = true;
+
+    /// <inheritdoc />
+    public void OnMessage(RawWsConnection connection, ReadOnlySpan<byte> payload, long receivedTimestamp)
+    {
+        if (!EnvelopeScanner.TryScan(payload, out Envelope envelope))
+        {
+            _onError();
+            return;
+        }
+
+        if (envelope.Kind is not (EnvelopeKind.Cfm or EnvelopeKind.Rej))
+        {
+            return; // the $session Ind
+        }
+
+        if (envelope.Id < 0)
+        {
+            _onError();
+            return;
+        }
+
+        int slot = (int)(envelope.Id % _slots);
+        long sentAt = _sentAt[slot];
+        if (sentAt == 0 || envelope.Id / _slots != _generation[slot] - 1)
+        {
+            _onError(); // an answer to nothing we are waiting for
+            return;
+        }
+
+        _sentAt[slot] = 0;
+        if (envelope.Kind == EnvelopeKind.Cfm)
+        {
+            _latency.RecordTicks(receivedTimestamp - sentAt);
+        }
+        else
+        {
+            _onError();
+        }
+
+        lock (_free)
+        {
+            _free[_freeCount++] = slot;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask OnReceiveBatchEndAsync(RawWsConnection connection) =>
+        _ratePerSecond > 0 || _stopping ? ValueTask.CompletedTask : SendFreeSlotsAsync(int.MaxValue);
+
+    private async ValueTask SendFreeSlotsAsync(int limit)
+    {
+        await _connection.SendLock.WaitAsync();
+        try
+        {
+            int sent = AppendRequests(limit);
+            if (sent > 0)
+            {
+                await _connection.FlushAsync();
+            }
+        }
+        finally
+        {
+            _connection.SendLock.Release();
+        }
+    }
+
+    /// <summary>Appends up to <paramref name="limit"/> requests, one per free slot; call with the send lock held.</summary>
+    private int AppendRequests(int limit)
+    {
+        int sent = 0;
+        long now = Stopwatch.GetTimestamp();
+        while (sent < limit && !_stopping)
+        {
+            int slot;
+            lock (_free)
+            {
+                if (_freeCount == 0)
+                {
+                    break;
+                }
+
+                slot = _free[--_freeCount];
+            }
+
+            long id = (_generation[slot]++ * _slots) + slot;
+            Span<byte> payload = _connection.BeginText(_maxRequest);
+            int length = RequestWriter.WriteRequest(payload, id, _tail);
+            _connection.CommitText(_maxRequest, length);
+            _sentAt[slot] = now;
+            sent++;
+        }
+
+        return sent;
+    }
+
+    private async Task PaceAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        long sent = 0;
+        while (!_stopping && !cancellationToken.IsCancellationRequested)
+        {
+            long due = (long)(clock.Elapsed.TotalSeconds * _ratePerSecond) - sent;
+            if (due > 0)
+            {
+                await _connection.SendLock.WaitAsync(cancellationToken);
+                try
+                {
+                    int n = AppendRequests((int)Math.Min(due, int.MaxValue));
+                    if (n > 0)
+                    {
+                        await _connection.FlushAsync(cancellationToken);
+                    }
+
+                    // Requests that found no free slot are dropped, not owed: an open loop with a bounded window.
+                    sent += due;
+                }
+                finally
+                {
+                    _connection.SendLock.Release();
+                }
+            }
+
+            await Task.Delay(1, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using ConnMsg.Load.Metrics;
+
+namespace ConnMsg.Load.Scenarios;
+
+/// <summary>The start and end of the measured window, for rates and CPU deltas.</summary>
+/// <param name="Start">CPU times when it started.</param>
+/// <param name="End">CPU times when it ended.</param>
+/// <param name="Operations">Operations completed in it.</param>
+public sealed record MeasuredWindow(CpuSnapshot Start, CpuSnapshot End, long Operations)
+{
+    /// <summary>Wall seconds.</summary>
+    public double Seconds => End.WallSecondsSince(Start);
+
+    /// <summary>The server's CPU seconds in the window, or NaN.</summary>
+    public double ServerCpuSeconds => End.Server is TimeSpan e && Start.Server is TimeSpan s ? (e - s).TotalSeconds : double.NaN;
+
+    /// <summary>The driver's CPU seconds in the window.</summary>
+    public double DriverCpuSeconds => (End.Driver - Start.Driver).TotalSeconds;
+}
