@@ -218,8 +218,9 @@ describe('subscriptions', () => {
     const dropped = nextEvent(sub, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined);
     sub.socket.terminate();
     await dropped;
-    // The client waits 1 s before reconnecting: these are published while it is away.
-    for (let n = 4; n <= 6; n++) assert.deepEqual(await pub.request('publish', { topic, data: n }), { subscribers: 0 });
+    // The client waits 1 s before reconnecting: these are published while it is away. (The number
+    // of subscribers is not asserted: the server may learn of the dropped socket only later.)
+    for (let n = 4; n <= 6; n++) await pub.request('publish', { topic, data: n });
     const recovered = await recoveries.waitFor(1, 10000);
     assert.deepEqual(recovered[0], { topic, history: true, since: 3, recovered: true, seq: recovered[0].seq, resumed: true });
     await pub.request('publish', { topic, data: 7 });
@@ -292,7 +293,8 @@ describe('subscriptions', () => {
     const r = await recovery;
     assert.equal(r.history, false);
     assert.equal(r.recovered, false);
-    assert.deepEqual(await c.request('publish', { topic, data: 'live again' }), { subscribers: 1 });
+    // >= 1: the server may not have noticed the dropped socket yet.
+    assert.ok((await c.request('publish', { topic, data: 'live again' })).subscribers >= 1);
     assert.deepEqual(await got.waitFor(1), ['live again']);
   });
 });
