@@ -1,0 +1,97 @@
+using System.Net;
+using System.Reflection;
+using ConnMsg.Gateway.Demo;
+using ConnMsg.Hosting;
+
+namespace ConnMsg.Gateway;
+
+/// <summary>Builds the ConnMsg gateway: a Kestrel host serving the demo service of PROTOCOL.md Appendix A.</summary>
+public static class GatewayApp
+{
+    /// <summary>Default listen address when neither <c>--urls</c> nor configuration give one.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    /// <summary>Creates the gateway, configured but not started. <c>--urls</c> (or <c>urls</c> in configuration) sets the endpoints; port 0 picks a free one.</summary>
+    public static WebApplication Create(string[] args)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+
+        string urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : DefaultUrl;
+        // The endpoints are bound below with the ConnMsg connection handler; clear the setting so Kestrel does not also bind them.
+        builder.WebHost.UseSetting("urls", string.Empty);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                Listen(kestrel, url);
+            }
+        });
+
+        ConnMsgBuilder connmsg = builder.Services.AddConnMsg();
+        DemoService.Map(connmsg, builder.Configuration.GetValue("Demo:ServerRequests", false));
+        MapStaticContent(connmsg);
+        return builder.Build();
+    }
+
+    /// <summary>Drops every live connection without a close handshake: lets tests simulate a network failure.</summary>
+    public static void AbortConnections(WebApplication app) => app.Services.GetRequiredService<IConnMsgServer>().AbortAll();
+
+    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string url)
+    {
+        var uri = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+        if (uri.Scheme != "http")
+        {
+            throw new InvalidOperationException($"Only http:// endpoints are supported by the gateway's command line (got '{url}'); terminate TLS in front of it or configure Kestrel in code.");
+        }
+
+        if (uri.Host == "localhost")
+        {
+            kestrel.ListenLocalhost(uri.Port, l => l.UseConnMsg());
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, l => l.UseConnMsg());
+        }
+    }
+
+    private static void MapStaticContent(ConnMsgBuilder connmsg)
+    {
+        Assembly assembly = typeof(GatewayApp).Assembly;
+        foreach (string name in assembly.GetManifestResourceNames())
+        {
+            const string prefix = "web/";
+            if (!name.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            using Stream stream = assembly.GetManifestResourceStream(name)!;
+            using var memory = new MemoryStream();
+            stream.CopyTo(memory);
+            string file = name[prefix.Length..];
+            string path = file == "index.html" ? "/" : "/" + file;
+            connmsg.MapStatic(path, ContentType(file), memory.ToArray());
+            if (file == "index.html")
+            {
+                connmsg.MapStatic("/index.html", ContentType(file), memory.ToArray());
+            }
+        }
+    }
+
+    private static string ContentType(string file) => Path.GetExtension(file) switch
+    {
+        ".html" => "text/html; charset=utf-8",
+        ".js" => "text/javascript; charset=utf-8",
+        ".ts" => "text/plain; charset=utf-8",
+        ".css" => "text/css; charset=utf-8",
+        ".svg" => "image/svg+xml",
+        ".png" => "image/png",
+        ".json" => "application/json",
+        _ => "application/octet-stream",
+    };
+}

@@ -1,0 +1,3 @@
+using ConnMsg.Gateway;
+
+await GatewayApp.Create(args).RunAsync();

@@ -1,0 +1,63 @@
+namespace ConnMsg;
+
+/// <summary>
+/// Limits, timeouts and policies of a ConnMsg endpoint. Bound from configuration section <c>ConnMsg</c>
+/// by <see cref="Hosting.ConnMsgServiceCollectionExtensions.AddConnMsg(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{ConnMsgOptions}?)"/>.
+/// </summary>
+public sealed class ConnMsgOptions
+{
+    /// <summary>Request path of the WebSocket endpoint. Default <c>/ws</c>.</summary>
+    public string Path { get; set; } = "/ws";
+
+    /// <summary>Largest text message accepted, after reassembly of fragments; larger closes with 1009. Default 64 KiB.</summary>
+    public int MaxMessageSize { get; set; } = 64 * 1024;
+
+    /// <summary>Requests in flight per connection before new ones are refused with <c>overloaded</c>. Default 256.</summary>
+    public int MaxInFlight { get; set; } = 256;
+
+    /// <summary>Time a handler has before its request is answered with <c>timeout</c>. Default 30 s.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Idle time after which the server pings; twice this with nothing received closes with 1001. Default 15 s.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Time allowed for the whole HTTP upgrade request to arrive. Default 10 s.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time the server waits for the peer's close frame after sending its own. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time graceful shutdown lets in-flight requests finish before closing with 1001. Default 10 s.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes queued for one connection beyond which it is closed with 1013 (slow consumer). Default 4 MiB.</summary>
+    public long MaxOutboundBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Longest HTTP request line accepted. Default 8 KiB.</summary>
+    public int MaxRequestLineSize { get; set; } = 8 * 1024;
+
+    /// <summary>Largest HTTP request head (request line and headers) accepted. Default 16 KiB.</summary>
+    public int MaxRequestHeadSize { get; set; } = 16 * 1024;
+
+    /// <summary>Most HTTP headers accepted in one request. Default 64.</summary>
+    public int MaxHeaderCount { get; set; } = 64;
+
+    /// <summary>Origins allowed to open a connection (exact, case-insensitive). Empty allows every origin, and requests without <c>Origin</c> are always allowed.</summary>
+    public IList<string> AllowedOrigins { get; set; } = new List<string>();
+
+    /// <summary>Topic name prefixes whose topics keep history (PROTOCOL.md §5.3). Default <c>history.</c>.</summary>
+    public IList<string> HistoryTopicPrefixes { get; set; } = new List<string> { "history." };
+
+    /// <summary>Indications kept per history topic. Default 1000.</summary>
+    public int HistoryCapacity { get; set; } = 1000;
+
+    internal void Validate()
+    {
+        if (string.IsNullOrEmpty(Path) || Path[0] != '/') throw new InvalidOperationException("ConnMsgOptions.Path must start with '/'.");
+        if (MaxMessageSize is < 256 or > 64 * 1024 * 1024) throw new InvalidOperationException("ConnMsgOptions.MaxMessageSize must be between 256 B and 64 MiB.");
+        if (MaxInFlight < 1) throw new InvalidOperationException("ConnMsgOptions.MaxInFlight must be positive.");
+        if (KeepAliveInterval <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.KeepAliveInterval must be positive.");
+        if (HistoryCapacity < 1) throw new InvalidOperationException("ConnMsgOptions.HistoryCapacity must be positive.");
+        if (MaxOutboundBytes < MaxMessageSize) throw new InvalidOperationException("ConnMsgOptions.MaxOutboundBytes must hold at least one message.");
+    }
+}

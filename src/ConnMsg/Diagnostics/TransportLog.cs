@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace ConnMsg.Diagnostics;
+
+/// <summary>Log messages of the transport, with fixed event ids.</summary>
+internal static partial class TransportLog
+{
+    [LoggerMessage(1001, LogLevel.Debug, "Handshake refused from {RemoteEndPoint}: {Status} {Reason}")]
+    public static partial void HandshakeRefused(ILogger logger, string? remoteEndPoint, int status, string reason);
+
+    [LoggerMessage(1002, LogLevel.Debug, "Handshake timed out or was too large from {RemoteEndPoint}")]
+    public static partial void HandshakeTimedOut(ILogger logger, string? remoteEndPoint);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Connection {ConnectionId} faulted")]
+    public static partial void ConnectionFault(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Connection {ConnectionId} closed as a slow consumer: more than {MaxOutboundBytes} bytes queued")]
+    public static partial void SlowConsumer(ILogger logger, string connectionId, long maxOutboundBytes);
+}

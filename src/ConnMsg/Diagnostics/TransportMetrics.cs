@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace ConnMsg.Diagnostics;
+
+/// <summary>
+/// Counters of the WebSocket transport. Kept as plain fields updated with <see cref="Interlocked"/> (once per read or
+/// write batch, not per frame) and exposed both as <see cref="System.Diagnostics.Metrics"/> observable instruments
+/// (meter <c>ConnMsg</c>) and on <c>/metrics</c>.
+/// </summary>
+/// <remarks>Thread-safe.</remarks>
+public sealed class TransportMetrics
+{
+    private long _connectionsOpen;
+    private long _connectionsAccepted;
+    private long _framesIn, _bytesIn, _framesOut, _bytesOut;
+    private long _slowConsumerCloses;
+    private long _abnormalClosures;
+    private readonly ConcurrentDictionary<string, StrongBox> _refused = new();
+    private readonly ConcurrentDictionary<ushort, StrongBox> _closesSent = new();
+    private readonly ConcurrentDictionary<ushort, StrongBox> _closesReceived = new();
+
+    internal sealed class StrongBox
+    {
+        public long Value;
+    }
+
+    /// <summary>Creates the counters and registers their instruments on <paramref name="meter"/>.</summary>
+    public TransportMetrics(Meter meter)
+    {
+        meter.CreateObservableUpDownCounter("connmsg.connections.open", () => Interlocked.Read(ref _connectionsOpen), description: "WebSocket connections open");
+        meter.CreateObservableCounter("connmsg.connections.accepted", () => Interlocked.Read(ref _connectionsAccepted), description: "WebSocket handshakes accepted");
+        meter.CreateObservableCounter("connmsg.handshakes.refused", () => Snapshot(_refused, "reason"), description: "Handshakes refused, by reason");
+        meter.CreateObservableCounter("connmsg.frames.in", () => Interlocked.Read(ref _framesIn));
+        meter.CreateObservableCounter("connmsg.frames.out", () => Interlocked.Read(ref _framesOut));
+        meter.CreateObservableCounter("connmsg.bytes.in", () => Interlocked.Read(ref _bytesIn), unit: "By");
+        meter.CreateObservableCounter("connmsg.bytes.out", () => Interlocked.Read(ref _bytesOut), unit: "By");
+        meter.CreateObservableCounter("connmsg.closes.sent", () => Snapshot(_closesSent, "code"), description: "Close frames sent, by code");
+        meter.CreateObservableCounter("connmsg.closes.received", () => Snapshot(_closesReceived, "code"), description: "Close frames received, by code");
+        meter.CreateObservableCounter("connmsg.slow_consumer.closes", () => Interlocked.Read(ref _slowConsumerCloses));
+    }
+
+    /// <summary>Connections currently open.</summary>
+    public long ConnectionsOpen => Interlocked.Read(ref _connectionsOpen);
+
+    internal void ConnectionOpened()
+    {
+        Interlocked.Increment(ref _connectionsOpen);
+        Interlocked.Increment(ref _connectionsAccepted);
+    }
+
+    internal void ConnectionClosed() => Interlocked.Decrement(ref _connectionsOpen);
+    internal void HandshakeRefused(string reason) => Interlocked.Increment(ref _refused.GetOrAdd(reason, _ => new StrongBox()).Value);
+    internal void CloseSent(ushort code) => Interlocked.Increment(ref _closesSent.GetOrAdd(code, _ => new StrongBox()).Value);
+    internal void CloseReceived(ushort code) => Interlocked.Increment(ref _closesReceived.GetOrAdd(code, _ => new StrongBox()).Value);
+    internal void SlowConsumer() => Interlocked.Increment(ref _slowConsumerCloses);
+    internal void AbnormalClosure() => Interlocked.Increment(ref _abnormalClosures);
+
+    internal void FramesIn(int frames, long bytes)
+    {
+        if (frames > 0)
+        {
+            Interlocked.Add(ref _framesIn, frames);
+            Interlocked.Add(ref _bytesIn, bytes);
+        }
+    }
+
+    internal void FramesOut(int frames, long bytes)
+    {
+        if (frames > 0)
+        {
+            Interlocked.Add(ref _framesOut, frames);
+            Interlocked.Add(ref _bytesOut, bytes);
+        }
+    }
+
+    private static IEnumerable<Measurement<long>> Snapshot<TKey>(ConcurrentDictionary<TKey, StrongBox> map, string label) where TKey : notnull
+    {
+        foreach (KeyValuePair<TKey, StrongBox> pair in map)
+        {
+            yield return new Measurement<long>(Interlocked.Read(ref pair.Value.Value), new KeyValuePair<string, object?>(label, pair.Key.ToString()));
+        }
+    }
+
+    internal void WritePrometheus(PrometheusWriter w)
+    {
+        w.Gauge("connmsg_connections_open", "WebSocket connections open.", ConnectionsOpen);
+        w.Counter("connmsg_connections_accepted_total", "WebSocket handshakes accepted.", Interlocked.Read(ref _connectionsAccepted));
+        w.LabelledCounter("connmsg_handshakes_refused_total", "Handshakes refused, by reason.", "reason", _refused.Select(p => (p.Key, Interlocked.Read(ref p.Value.Value))));
+        w.Counter("connmsg_frames_in_total", "WebSocket frames received.", Interlocked.Read(ref _framesIn));
+        w.Counter("connmsg_frames_out_total", "WebSocket frames sent.", Interlocked.Read(ref _framesOut));
+        w.Counter("connmsg_bytes_in_total", "WebSocket bytes received (frames, headers included).", Interlocked.Read(ref _bytesIn));
+        w.Counter("connmsg_bytes_out_total", "WebSocket bytes sent (frames, headers included).", Interlocked.Read(ref _bytesOut));
+        w.LabelledCounter("connmsg_closes_sent_total", "Close frames sent, by code.", "code", _closesSent.Select(p => (p.Key.ToString(), Interlocked.Read(ref p.Value.Value))));
+        w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code.", "code", _closesReceived.Select(p => (p.Key.ToString(), Interlocked.Read(ref p.Value.Value))));
+        w.Counter("connmsg_abnormal_closures_total", "Connections that ended without a close frame from the peer.", Interlocked.Read(ref _abnormalClosures));
+        w.Counter("connmsg_slow_consumer_closes_total", "Connections closed with 1013 because their outbound queue overflowed.", Interlocked.Read(ref _slowConsumerCloses));
+    }
+}

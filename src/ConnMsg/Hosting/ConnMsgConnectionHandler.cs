@@ -1,0 +1,209 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using ConnMsg.Diagnostics;
+using ConnMsg.Http;
+using ConnMsg.Messaging;
+using ConnMsg.WebSockets;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ConnMsg.Hosting;
+
+/// <summary>
+/// The Kestrel connection handler: reads the HTTP/1.1 request head by hand, answers plain requests (<c>/healthz</c>,
+/// <c>/metrics</c>, static content, 404), and upgrades valid WebSocket handshakes to a <see cref="WebSocketConnection"/>.
+/// </summary>
+/// <remarks>Thread-safe: Kestrel calls <see cref="OnConnectedAsync"/> concurrently for every connection.</remarks>
+public sealed class ConnMsgConnectionHandler : ConnectionHandler
+{
+    private readonly ConnMsgOptions _options;
+    private readonly ConnMsgEndpointSettings _settings;
+    private readonly ConnMsgApplication _application;
+    private readonly ConnectionRegistry _registry;
+    private readonly TransportMetrics _transportMetrics;
+    private readonly MessagingMetrics _messagingMetrics;
+    private readonly ILogger _logger;
+
+    internal ConnMsgConnectionHandler(IOptions<ConnMsgOptions> options, ConnMsgEndpointSettings settings, ConnMsgApplication application,
+        ConnectionRegistry registry, TransportMetrics transportMetrics, MessagingMetrics messagingMetrics, ILogger<ConnMsgConnectionHandler> logger)
+    {
+        _options = options.Value;
+        _settings = settings;
+        _application = application;
+        _registry = registry;
+        _transportMetrics = transportMetrics;
+        _messagingMetrics = messagingMetrics;
+        _logger = logger;
+    }
+
+    /// <inheritdoc />
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        PipeWriter output = connection.Transport.Output;
+        HttpRequestHead? head;
+        using (var deadline = new CancellationTokenSource(_options.HandshakeTimeout))
+        {
+            // The deadline cancels the pending read instead of throwing, so a slow client costs no exception.
+            using CancellationTokenRegistration reg = deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
+            (head, HttpParseError error) = await ReadHeadAsync(input).ConfigureAwait(false);
+            if (head is null)
+            {
+                if (error != HttpParseError.None)
+                {
+                    _transportMetrics.HandshakeRefused(error.ToString());
+                    TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), 400, error.ToString());
+                    int status = error switch
+                    {
+                        HttpParseError.HeadTooLarge or HttpParseError.TooManyHeaders => 431,
+                        HttpParseError.UnsupportedVersion => 505,
+                        _ => 400,
+                    };
+                    await RespondAsync(output, HttpResponse.Text(status, Describe(error)), headOnly: false).ConfigureAwait(false);
+                }
+                else
+                {
+                    _transportMetrics.HandshakeRefused("timeout");
+                    TransportLog.HandshakeTimedOut(_logger, connection.RemoteEndPoint?.ToString());
+                }
+
+                return;
+            }
+        }
+
+        if (head.Path != _options.Path)
+        {
+            await RespondAsync(output, Route(head), head.Method == "HEAD").ConfigureAwait(false);
+            return;
+        }
+
+        HttpResponse? refusal = WebSocketHandshake.Validate(head, _options, out string accept, out string? subProtocol, out string reason);
+        if (refusal is null && _application.IsDraining)
+        {
+            reason = "draining";
+            refusal = HttpResponse.Text(503, "server is shutting down");
+        }
+
+        if (refusal is null && _settings.Handshake is { } hook)
+        {
+            HandshakeVerdict verdict = await hook(head, connection.ConnectionClosed).ConfigureAwait(false);
+            if (!verdict.IsAccepted)
+            {
+                reason = verdict.Status == 401 ? "unauthenticated" : "forbidden";
+                refusal = HttpResponse.Text(verdict.Status, verdict.Reason ?? reason);
+            }
+        }
+
+        if (refusal is not null)
+        {
+            _transportMetrics.HandshakeRefused(reason);
+            TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), refusal.Status, reason);
+            await RespondAsync(output, refusal, headOnly: false).ConfigureAwait(false);
+            return;
+        }
+
+        // The 101 is left unflushed: the $session Ind joins it in the first write.
+        HttpResponseWriter.WriteSwitchingProtocols(output, accept, subProtocol);
+        var ws = new WebSocketConnection(connection, head, subProtocol, _options, _transportMetrics, _logger);
+        _registry.Add(ws);
+        _transportMetrics.ConnectionOpened();
+        try
+        {
+            await ws.RunAsync(_application).ConfigureAwait(false);
+        }
+        finally
+        {
+            _registry.Remove(ws);
+            _transportMetrics.ConnectionClosed();
+        }
+    }
+
+    private async ValueTask<(HttpRequestHead? Head, HttpParseError Error)> ReadHeadAsync(PipeReader input)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException)
+            {
+                return (null, HttpParseError.None);
+            }
+
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            if (TryParse(buffer, out HttpRequestHead? head, out HttpParseError error, out SequencePosition consumed))
+            {
+                input.AdvanceTo(consumed);
+                return (head, HttpParseError.None);
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (error != HttpParseError.None)
+            {
+                return (null, error);
+            }
+
+            if (result.IsCanceled || result.IsCompleted)
+            {
+                return (null, HttpParseError.None);
+            }
+        }
+    }
+
+    private bool TryParse(in ReadOnlySequence<byte> buffer, out HttpRequestHead? head, out HttpParseError error, out SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        bool ok = HttpRequestHeadParser.TryReadRequestHead(ref reader, _options.MaxRequestLineSize, _options.MaxRequestHeadSize, _options.MaxHeaderCount, out head, out error);
+        consumed = reader.Position;
+        return ok;
+    }
+
+    private HttpResponse Route(HttpRequestHead head)
+    {
+        if (head.Method is not ("GET" or "HEAD"))
+        {
+            return HttpResponse.Text(404, "not found");
+        }
+
+        switch (head.Path)
+        {
+            case "/healthz":
+                return _application.IsDraining ? HttpResponse.Text(503, "draining") : HttpResponse.Text(200, "ok");
+            case "/metrics":
+                var w = new PrometheusWriter();
+                _transportMetrics.WritePrometheus(w);
+                _messagingMetrics.WritePrometheus(w);
+                return new HttpResponse(200, "text/plain; version=0.0.4; charset=utf-8", Encoding.UTF8.GetBytes(w.ToString()));
+        }
+
+        return _settings.StaticContent.TryGetValue(head.Path, out HttpResponse? content) ? content : HttpResponse.Text(404, "not found");
+    }
+
+    private static async ValueTask RespondAsync(PipeWriter output, HttpResponse response, bool headOnly)
+    {
+        try
+        {
+            HttpResponseWriter.WriteResponse(output, response, headOnly);
+            await output.FlushAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
+        {
+            // The client left before its answer.
+        }
+    }
+
+    private static string Describe(HttpParseError error) => error switch
+    {
+        HttpParseError.RequestLineTooLong => "request line too long",
+        HttpParseError.HeadTooLarge => "request head too large",
+        HttpParseError.TooManyHeaders => "too many headers",
+        HttpParseError.MalformedRequestLine => "malformed request line",
+        HttpParseError.MalformedHeader => "malformed header",
+        HttpParseError.UnsupportedVersion => "HTTP/1.1 required",
+        _ => "bad request",
+    };
+}

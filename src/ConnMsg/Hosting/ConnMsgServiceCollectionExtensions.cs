@@ -1,0 +1,70 @@
+using System.Diagnostics.Metrics;
+using ConnMsg.Diagnostics;
+using ConnMsg.Messaging;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ConnMsg.Hosting;
+
+/// <summary>Registers ConnMsg in a service collection.</summary>
+public static class ConnMsgServiceCollectionExtensions
+{
+    /// <summary>Name of the meter that ConnMsg's instruments are created on.</summary>
+    public const string MeterName = "ConnMsg";
+
+    /// <summary>
+    /// Adds the ConnMsg server: options bound from the configuration section <c>ConnMsg</c> then <paramref name="configure"/>,
+    /// the connection handler (attach it with <see cref="ConnMsgListenOptionsExtensions.UseConnMsg"/>), the publisher,
+    /// metrics, and graceful shutdown.
+    /// </summary>
+    public static ConnMsgBuilder AddConnMsg(this IServiceCollection services, Action<ConnMsgOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        OptionsBuilder<ConnMsgOptions> options = services.AddOptions<ConnMsgOptions>().BindConfiguration("ConnMsg");
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.Validate(o =>
+        {
+            o.Validate();
+            return true;
+        });
+
+        // Frames are parsed once whole, so the transport must be able to buffer the largest one.
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<ConnMsgOptions>>((socket, connmsg) =>
+        {
+            long needed = connmsg.Value.MaxMessageSize + 64L * 1024;
+            if (socket.MaxReadBufferSize is long current && current < needed)
+            {
+                socket.MaxReadBufferSize = needed;
+            }
+        });
+
+        var settings = new ConnMsgEndpointSettings();
+        services.AddMetrics();
+        services.TryAddSingleton(settings);
+        services.TryAddSingleton(sp => new ConnMsgMeter(sp.GetRequiredService<IMeterFactory>().Create(MeterName)));
+        services.TryAddSingleton(sp => new TransportMetrics(sp.GetRequiredService<ConnMsgMeter>().Meter));
+        services.TryAddSingleton(sp => new MessagingMetrics(sp.GetRequiredService<ConnMsgMeter>().Meter));
+        services.TryAddSingleton<ConnMsgApplication>();
+        services.TryAddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton(sp => new ConnMsgConnectionHandler(
+            sp.GetRequiredService<IOptions<ConnMsgOptions>>(), sp.GetRequiredService<ConnMsgEndpointSettings>(), sp.GetRequiredService<ConnMsgApplication>(),
+            sp.GetRequiredService<ConnectionRegistry>(), sp.GetRequiredService<TransportMetrics>(), sp.GetRequiredService<MessagingMetrics>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConnMsgConnectionHandler>>()));
+        services.TryAddSingleton<IIndPublisher, IndPublisher>();
+        services.TryAddSingleton<IConnMsgServer, ConnMsgServer>();
+        services.AddHostedService<ConnMsgHostedService>();
+        return new ConnMsgBuilder(services, settings);
+    }
+
+    private sealed class ConnMsgMeter(Meter meter)
+    {
+        public Meter Meter { get; } = meter;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Hosting;
+
+/// <summary>Live WebSocket connections, and the ticker that drives their keep-alive and timeouts.</summary>
+/// <remarks>Thread-safe. One timer for all connections: a per-connection timer would cost memory for every idle client.</remarks>
+internal sealed class ConnectionRegistry : IDisposable
+{
+    private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
+    private readonly Timer _timer;
+
+    public ConnectionRegistry(Microsoft.Extensions.Options.IOptions<ConnMsgOptions> options)
+    {
+        ConnMsgOptions o = options.Value;
+        // Tick often enough for the shortest timeout configured, at most once a second and at least every 20 ms.
+        double shortest = Math.Min(Math.Min(o.KeepAliveInterval.TotalMilliseconds, o.RequestTimeout.TotalMilliseconds), o.CloseTimeout.TotalMilliseconds);
+        Period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 20, 1000));
+        _timer = new Timer(static s => ((ConnectionRegistry)s!).Tick(), this, Period, Period);
+    }
+
+    public TimeSpan Period { get; }
+
+    public int Count => _connections.Count;
+
+    public void Add(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
+
+    public void Remove(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
+
+    private void Tick()
+    {
+        long now = Environment.TickCount64;
+        foreach (KeyValuePair<WebSocketConnection, byte> pair in _connections)
+        {
+            pair.Key.OnTick(now);
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+}

@@ -1,0 +1,59 @@
+namespace ConnMsg.Http;
+
+/// <summary>The request line and headers of an HTTP/1.1 request, as parsed from the connection before any upgrade.</summary>
+/// <remarks>Immutable after parsing; safe to read from any thread.</remarks>
+public sealed class HttpRequestHead
+{
+    internal HttpRequestHead(string method, string path, string query, string version, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        Method = method;
+        Path = path;
+        Query = query;
+        Version = version;
+        Headers = headers;
+    }
+
+    /// <summary>The method, e.g. <c>GET</c>.</summary>
+    public string Method { get; }
+
+    /// <summary>The path of the request target, without the query.</summary>
+    public string Path { get; }
+
+    /// <summary>The query of the request target including its leading <c>?</c>, or empty.</summary>
+    public string Query { get; }
+
+    /// <summary>The protocol version, e.g. <c>HTTP/1.1</c>.</summary>
+    public string Version { get; }
+
+    /// <summary>Every header in arrival order; names as sent.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+
+    /// <summary>The value of the first header named <paramref name="name"/> (case-insensitive), or null.</summary>
+    public string? GetHeader(string name)
+    {
+        foreach (KeyValuePair<string, string> h in Headers)
+        {
+            if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return h.Value;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Every comma-separated token of every header named <paramref name="name"/>, trimmed.</summary>
+    public IEnumerable<string> GetHeaderTokens(string name)
+    {
+        foreach (KeyValuePair<string, string> h in Headers)
+        {
+            if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (string token in h.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    yield return token;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+using System.Buffers;
+using System.Text;
+
+namespace ConnMsg.Http;
+
+/// <summary>Parses an HTTP/1.1 request line and header block (RFC 9112 §3, §5) from the connection's bytes, with limits.</summary>
+internal static class HttpRequestHeadParser
+{
+    private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
+
+    /// <summary>
+    /// Reads a whole request head. Returns <c>true</c> with the head consumed; <c>false</c> with <see cref="HttpParseError.None"/>
+    /// while more bytes are needed (nothing consumed); <c>false</c> with an error once the input breaks a rule or a limit,
+    /// which is known as soon as the buffered bytes exceed it — a slow sender cannot make us buffer more.
+    /// </summary>
+    public static bool TryReadRequestHead(ref SequenceReader<byte> reader, int maxRequestLine, int maxHead, int maxHeaders,
+        out HttpRequestHead? head, out HttpParseError error)
+    {
+        head = null;
+        error = HttpParseError.None;
+        SequenceReader<byte> probe = reader;
+        if (!probe.TryReadTo(out ReadOnlySequence<byte> block, EndOfHead, advancePastDelimiter: true))
+        {
+            if (reader.Remaining > maxHead)
+            {
+                error = HttpParseError.HeadTooLarge;
+            }
+            else if (!LineFitsWhileIncomplete(reader, maxRequestLine))
+            {
+                error = HttpParseError.RequestLineTooLong;
+            }
+
+            return false;
+        }
+
+        if (block.Length + EndOfHead.Length > maxHead)
+        {
+            error = HttpParseError.HeadTooLarge;
+            return false;
+        }
+
+        int length = (int)block.Length;
+        byte[]? rented = null;
+        Span<byte> bytes = length <= 4096 ? stackalloc byte[length] : (rented = ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        try
+        {
+            block.CopyTo(bytes);
+            if (!TryParse(bytes, maxRequestLine, maxHeaders, out head, out error))
+            {
+                return false;
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        reader.Advance(block.Length + EndOfHead.Length);
+        return true;
+    }
+
+    private static bool LineFitsWhileIncomplete(SequenceReader<byte> reader, int maxRequestLine)
+    {
+        if (reader.TryAdvanceTo((byte)'\n', advancePastDelimiter: false))
+        {
+            return reader.Consumed <= maxRequestLine;
+        }
+
+        return reader.Remaining <= maxRequestLine;
+    }
+
+    private static bool TryParse(ReadOnlySpan<byte> block, int maxRequestLine, int maxHeaders, out HttpRequestHead? head, out HttpParseError error)
+    {
+        head = null;
+        int lineEnd = block.IndexOf("\r\n"u8);
+        ReadOnlySpan<byte> requestLine = lineEnd < 0 ? block : block[..lineEnd];
+        if (requestLine.Length > maxRequestLine)
+        {
+            error = HttpParseError.RequestLineTooLong;
+            return false;
+        }
+
+        // request-line = method SP request-target SP HTTP-version
+        int sp1 = requestLine.IndexOf((byte)' ');
+        int sp2 = sp1 < 0 ? -1 : requestLine[(sp1 + 1)..].IndexOf((byte)' ');
+        if (sp1 <= 0 || sp2 <= 0)
+        {
+            error = HttpParseError.MalformedRequestLine;
+            return false;
+        }
+
+        ReadOnlySpan<byte> method = requestLine[..sp1];
+        ReadOnlySpan<byte> target = requestLine.Slice(sp1 + 1, sp2);
+        ReadOnlySpan<byte> version = requestLine[(sp1 + sp2 + 2)..];
+        if (!IsToken(method) || target.Length == 0 || target[0] != (byte)'/' || !IsVisible(target))
+        {
+            error = HttpParseError.MalformedRequestLine;
+            return false;
+        }
+
+        if (!version.SequenceEqual("HTTP/1.1"u8))
+        {
+            error = version.StartsWith("HTTP/"u8) ? HttpParseError.UnsupportedVersion : HttpParseError.MalformedRequestLine;
+            return false;
+        }
+
+        var headers = new List<KeyValuePair<string, string>>();
+        ReadOnlySpan<byte> rest = lineEnd < 0 ? default : block[(lineEnd + 2)..];
+        while (!rest.IsEmpty)
+        {
+            int end = rest.IndexOf("\r\n"u8);
+            ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? default : rest[(end + 2)..];
+            if (headers.Count == maxHeaders)
+            {
+                error = HttpParseError.TooManyHeaders;
+                return false;
+            }
+
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0 || !IsToken(line[..colon]))
+            {
+                // Also rejects obsolete line folding (a line starting with whitespace), as RFC 9112 §5.2 allows.
+                error = HttpParseError.MalformedHeader;
+                return false;
+            }
+
+            ReadOnlySpan<byte> value = line[(colon + 1)..].Trim(" \t"u8);
+            if (value.ContainsAny((byte)'\r', (byte)'\n', (byte)0))
+            {
+                error = HttpParseError.MalformedHeader;
+                return false;
+            }
+
+            headers.Add(new(Encoding.ASCII.GetString(line[..colon]), Encoding.Latin1.GetString(value)));
+        }
+
+        string targetText = Encoding.ASCII.GetString(target);
+        int q = targetText.IndexOf('?');
+        head = new HttpRequestHead(
+            Encoding.ASCII.GetString(method),
+            q < 0 ? targetText : targetText[..q],
+            q < 0 ? string.Empty : targetText[q..],
+            "HTTP/1.1",
+            headers);
+        error = HttpParseError.None;
+        return true;
+    }
+
+    private static bool IsToken(ReadOnlySpan<byte> s)
+    {
+        if (s.IsEmpty)
+        {
+            return false;
+        }
+
+        foreach (byte b in s)
+        {
+            bool ok = b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
+                || "!#$%&'*+-.^_`|~"u8.Contains(b);
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsVisible(ReadOnlySpan<byte> s)
+    {
+        foreach (byte b in s)
+        {
+            if (b is <= 0x20 or >= 0x7F)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

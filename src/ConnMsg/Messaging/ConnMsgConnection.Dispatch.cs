@@ -1,0 +1,317 @@
+using System.Buffers;
+using System.Diagnostics;
+using ConnMsg.Diagnostics;
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Messaging;
+
+public sealed partial class ConnMsgConnection : IWebSocketSession
+{
+    private readonly InFlightTable _inFlight = new();
+    private ConnMsgRequest? _spare; // the read loop's own request object, reused while handlers complete synchronously
+    private int _closedFlag;
+
+    /// <summary>Requests of this connection whose handlers are still running asynchronously.</summary>
+    public int InFlightCount => _inFlight.Count;
+
+    void IWebSocketSession.OnTextMessage(in ReadOnlySequence<byte> message)
+    {
+        if (message.IsSingleSegment)
+        {
+            OnMessage(message.FirstSpan);
+            return;
+        }
+
+        // Rare: a one-frame message that straddles two pipe segments. The JSON reader wants one span.
+        int length = (int)message.Length;
+        byte[] rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            message.CopyTo(rented);
+            OnMessage(rented.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private void OnMessage(ReadOnlySpan<byte> json)
+    {
+        if (!EnvelopeReader.TryRead(json, out Envelope envelope, out string? error))
+        {
+            ReadOnlySpan<byte> id = envelope.HasId ? json[envelope.Id] : default;
+            _app.Metrics.BadMessage();
+            Send(MessageWriter.Rej(id, RejectCodes.BadMessage, error));
+            return;
+        }
+
+        switch (envelope.Kind)
+        {
+            case MessageKind.Req:
+                OnRequest(json, envelope);
+                break;
+            case MessageKind.Cfm:
+            case MessageKind.Rej:
+                OnAnswer(json, envelope);
+                break;
+            case MessageKind.Ind:
+                _app.OnClientInd(this, json, envelope);
+                break;
+        }
+    }
+
+    private void OnRequest(ReadOnlySpan<byte> json, in Envelope envelope)
+    {
+        ReadOnlySpan<byte> id = json[envelope.Id];
+        ReadOnlySpan<byte> op = json[envelope.Op];
+        ReadOnlySpan<byte> data = envelope.Data.End.Value == 0 ? default : json[envelope.Data];
+
+        if (_app.IsDraining)
+        {
+            Reject(id, RejectCodes.ShuttingDown, "the server is shutting down");
+            return;
+        }
+
+        if (op[0] == (byte)'$')
+        {
+            OnReservedRequest(id, op, data);
+            return;
+        }
+
+        OpHandler? handler = _app.FindHandler(op);
+        if (handler is null)
+        {
+            _app.Metrics.UnknownOp();
+            Reject(id, RejectCodes.UnknownOp, "no handler for this op");
+            return;
+        }
+
+        MessagingLog.Request(_app.Logger, handler.Name, Id);
+        if (_inFlight.Contains(id))
+        {
+            Interlocked.Increment(ref handler.Rejected);
+            Reject(id, RejectCodes.DuplicateId, "a request with this id is in flight");
+            return;
+        }
+
+        if (_inFlight.Count >= _app.Options.MaxInFlight)
+        {
+            Interlocked.Increment(ref handler.Rejected);
+            _app.Metrics.Overloaded();
+            Reject(id, RejectCodes.Overloaded, "too many requests in flight on this connection");
+            return;
+        }
+
+        ConnMsgRequest request = _spare ?? _app.RentRequest();
+        _spare = null;
+        request.Init(this, handler, id, data);
+
+        ValueTask pending;
+        try
+        {
+            pending = handler.Handler(request);
+        }
+        catch (Exception ex)
+        {
+            Complete(request, ex, tracked: false);
+            return;
+        }
+
+        if (pending.IsCompleted)
+        {
+            Exception? fault = null;
+            try
+            {
+                pending.GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                fault = ex;
+            }
+
+            Complete(request, fault, tracked: false);
+            return;
+        }
+
+        // The handler went asynchronous: it now owns the request until it completes.
+        _inFlight.Add(request);
+        _app.Metrics.InFlightChanged(+1);
+        _ = AwaitHandlerAsync(request, pending);
+    }
+
+    private async Task AwaitHandlerAsync(ConnMsgRequest request, ValueTask pending)
+    {
+        Exception? fault = null;
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            fault = ex;
+        }
+
+        Complete(request, fault, tracked: true);
+    }
+
+    /// <summary>Answers what the handler left unanswered, records metrics, and recycles the request.</summary>
+    private void Complete(ConnMsgRequest request, Exception? fault, bool tracked)
+    {
+        OpHandler handler = request.Handler!;
+        if (fault is ConnMsgRejectException reject)
+        {
+            request.Reject(reject.Code, reject.Reason);
+        }
+        else if (fault is OperationCanceledException && request.AbortRequested)
+        {
+            // Cancelled because the connection went away or the request timed out; a timeout was already answered.
+            request.TryMarkAnswered();
+        }
+        else if (fault is not null)
+        {
+            MessagingLog.HandlerFailed(_app.Logger, handler.Name, Id, fault);
+            request.Reject(RejectCodes.Internal, "the handler failed");
+        }
+        else if (!request.IsAnswered)
+        {
+            MessagingLog.HandlerDidNotAnswer(_app.Logger, handler.Name, Id);
+            request.Reject(RejectCodes.Internal, "the handler did not answer");
+        }
+
+        if (request.Outcome == "cfm")
+        {
+            Interlocked.Increment(ref handler.Confirmed);
+        }
+        else if (request.Outcome is not null)
+        {
+            Interlocked.Increment(ref handler.Rejected);
+        }
+
+        _app.Metrics.RequestCompleted(Stopwatch.GetElapsedTime(request.StartTimestamp));
+
+        if (tracked)
+        {
+            if (_inFlight.Remove(request))
+            {
+                _app.Metrics.InFlightChanged(-1);
+                _app.OnRequestDrained();
+            }
+        }
+
+        request.Reset();
+        if (!tracked && _spare is null)
+        {
+            _spare = request;
+        }
+        else
+        {
+            _app.ReturnRequest(request);
+        }
+    }
+
+    private void OnReservedRequest(ReadOnlySpan<byte> id, ReadOnlySpan<byte> op, ReadOnlySpan<byte> data)
+    {
+        if (op.SequenceEqual("$ping"u8))
+        {
+            _app.Metrics.Reserved();
+            Send(MessageWriter.Cfm(id, data));
+        }
+        else if (op.SequenceEqual("$subscribe"u8) || op.SequenceEqual("$unsubscribe"u8))
+        {
+            _app.Metrics.Reserved();
+            bool subscribe = op[1] == (byte)'s';
+            if (!Topics.SubscribeRequest.TryParse(data, out string? topic, out long? since, out string? error))
+            {
+                Reject(id, RejectCodes.InvalidArgument, error);
+                return;
+            }
+
+            if (subscribe)
+            {
+                if (topic![0] == '$')
+                {
+                    Reject(id, RejectCodes.Forbidden, "reserved topics cannot be subscribed to");
+                    return;
+                }
+
+                if (!_app.MaySubscribe(this, topic))
+                {
+                    Reject(id, RejectCodes.Forbidden, "subscription refused");
+                    return;
+                }
+
+                _app.Topics.Subscribe(this, topic, since, id);
+            }
+            else
+            {
+                _app.Topics.Unsubscribe(this, topic!);
+                Send(MessageWriter.Cfm(id, default));
+            }
+        }
+        else
+        {
+            _app.Metrics.UnknownOp();
+            Reject(id, RejectCodes.UnknownOp, "unknown reserved op");
+        }
+    }
+
+    private void Reject(ReadOnlySpan<byte> id, string code, string? reason) => Send(MessageWriter.Rej(id, code, reason));
+
+    void IWebSocketSession.OnTick(long nowMs)
+    {
+        List<ConnMsgRequest>? expired = _inFlight.RemoveExpired(nowMs - (long)_app.Options.RequestTimeout.TotalMilliseconds);
+        if (expired is null)
+        {
+            return;
+        }
+
+        foreach (ConnMsgRequest request in expired)
+        {
+            // Answer now; the handler is cancelled and its late answer, if any, is dropped (answered exactly once).
+            if (request.TryMarkAnswered())
+            {
+                Send(MessageWriter.Rej(request.RawId, RejectCodes.Timeout, "the handler did not finish in time"));
+                _app.Metrics.TimedOut();
+            }
+
+            request.Cancel();
+            _app.Metrics.InFlightChanged(-1);
+        }
+
+        _app.OnRequestDrained();
+    }
+
+    async ValueTask IWebSocketSession.OnClosedAsync()
+    {
+        if (Interlocked.Exchange(ref _closedFlag, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (ConnMsgRequest request in _inFlight.RemoveAll())
+        {
+            request.TryMarkAnswered();
+            request.Cancel();
+            _app.Metrics.InFlightChanged(-1);
+        }
+
+        _app.OnRequestDrained();
+        FailPendingOutboundRequests();
+        foreach (Topics.Topic topic in TakeSubscriptions())
+        {
+            _app.Topics.RemoveSubscriber(topic, this);
+        }
+
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            MessagingLog.CallbackFailed(_app.Logger, Id, ex);
+        }
+
+        await _app.OnDisconnectedAsync(this).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using ConnMsg.Http;
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Messaging;
+
+/// <summary>
+/// The per-connection context: who is connected (the handshake request), the application's state for this
+/// connection, its subscriptions, and the means to push Inds, make requests to the client, or close it.
+/// </summary>
+/// <remarks>Thread-safe: any member may be called from any thread (handlers of one connection run concurrently).</remarks>
+public sealed partial class ConnMsgConnection
+{
+    private readonly ConnMsgApplication _app;
+    private readonly WebSocketConnection _transport;
+    private readonly List<Topics.Topic> _subscriptions = new();
+    private readonly CancellationTokenSource _closed = new();
+    private object? _state;
+
+    internal ConnMsgConnection(ConnMsgApplication app, WebSocketConnection transport)
+    {
+        _app = app;
+        _transport = transport;
+    }
+
+    /// <summary>The connection id, as sent in the <c>$session</c> Ind.</summary>
+    public string Id => _transport.Id;
+
+    /// <summary>The HTTP upgrade request: path, query and headers.</summary>
+    public HttpRequestHead Request => _transport.Request;
+
+    /// <summary>The application's services (as <c>HttpContext.RequestServices</c> is for HTTP).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The remote endpoint, when known.</summary>
+    public string? RemoteEndPoint => _transport.RemoteEndPoint;
+
+    /// <summary>Cancelled once the connection has closed.</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    /// <summary>Per-connection items for the application's own use.</summary>
+    public ConcurrentDictionary<string, object?> Items { get; } = new();
+
+    /// <summary>The state object created for this connection by <see cref="Hosting.ConnMsgBuilder.WithState{TState}(Func{ConnMsgConnection, TState})"/>.</summary>
+    /// <exception cref="InvalidOperationException">No state of that type was configured.</exception>
+    public TState GetState<TState>() where TState : class =>
+        _state as TState ?? throw new InvalidOperationException($"No connection state of type {typeof(TState).Name} is configured.");
+
+    internal object? State
+    {
+        get => _state;
+        set => _state = value;
+    }
+
+    /// <summary>The topics this connection is subscribed to.</summary>
+    public IReadOnlyList<string> Subscriptions
+    {
+        get
+        {
+            lock (_subscriptions)
+            {
+                return _subscriptions.Select(t => t.Name).ToArray();
+            }
+        }
+    }
+
+    /// <summary>Sends an Ind to this connection only. <paramref name="data"/> is one raw JSON value (or empty for none).</summary>
+    /// <returns>A completed task: the Ind is queued, never awaited on the network.</returns>
+    public ValueTask SendIndAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ValidateTopic(topic);
+        if (!data.IsEmpty && !JsonValue.IsSingleValue(data.Span))
+        {
+            throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
+        }
+
+        Send(MessageWriter.Ind(topic, 0, data.Span, validateData: false));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Sends an Ind to this connection only, with data serialised by a source-generated <paramref name="typeInfo"/>.</summary>
+    public ValueTask SendIndAsync<T>(string topic, T data, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ValidateTopic(topic);
+        Send(MessageWriter.Ind(topic, (data, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.data, s.typeInfo)));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Subscribes this connection to <paramref name="topic"/> from the server side.</summary>
+    public void Subscribe(string topic)
+    {
+        ValidateTopic(topic);
+        _app.Topics.Subscribe(this, topic, since: null, rawId: default);
+    }
+
+    /// <summary>Removes this connection's subscription to <paramref name="topic"/>, if any.</summary>
+    public void Unsubscribe(string topic) => _app.Topics.Unsubscribe(this, topic);
+
+    /// <summary>Starts a close handshake with <paramref name="code"/> (default 1000).</summary>
+    public void Close(ushort code = CloseCode.Normal) => _transport.Close(code, default);
+
+    /// <summary>Drops the connection at once, without a close handshake.</summary>
+    public void Abort() => _transport.Abort();
+
+    internal WebSocketConnection Transport => _transport;
+
+    internal ConnMsgApplication App => _app;
+
+    /// <summary>Queues a frame for this connection (takes over one reference). Returns false when it was dropped.</summary>
+    internal bool Send(OutboundFrame frame) => _transport.Enqueue(frame);
+
+    internal void AddSubscription(Topics.Topic topic)
+    {
+        lock (_subscriptions)
+        {
+            if (!_subscriptions.Contains(topic))
+            {
+                _subscriptions.Add(topic);
+            }
+        }
+    }
+
+    internal bool RemoveSubscription(Topics.Topic topic)
+    {
+        lock (_subscriptions)
+        {
+            return _subscriptions.Remove(topic);
+        }
+    }
+
+    internal Topics.Topic[] TakeSubscriptions()
+    {
+        lock (_subscriptions)
+        {
+            Topics.Topic[] all = _subscriptions.ToArray();
+            _subscriptions.Clear();
+            return all;
+        }
+    }
+
+    private static void ValidateTopic(string topic)
+    {
+        if (!Names.IsValid(topic, 256, allowReserved: true))
+        {
+            throw new ArgumentException("A topic is 1..256 characters of A-Z a-z 0-9 . _ - : /.", nameof(topic));
+        }
+    }
+}

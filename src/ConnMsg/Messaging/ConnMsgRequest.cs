@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace ConnMsg.Messaging;
+
+/// <summary>
+/// One request being handled: its op, raw id and data, and the means to answer it exactly once.
+/// </summary>
+/// <remarks>
+/// Pooled: the object is reused once the handler's <see cref="ValueTask"/> completes, so a handler must not keep it,
+/// nor memory from <see cref="Data"/>, after that. Answering is thread-safe; the first answer wins and later ones are ignored.
+/// </remarks>
+public sealed class ConnMsgRequest
+{
+    private byte[] _buffer = Array.Empty<byte>();
+    private int _idLength;
+    private int _dataLength;
+    private int _answered;
+    private CancellationTokenSource? _cts;
+
+    internal ConnMsgConnection? Owner;
+    internal OpHandler? Handler;
+    internal long StartTimestamp;
+    internal long StartTickMs;
+    internal string? Outcome;
+
+    /// <summary>The connection the request came on.</summary>
+    public ConnMsgConnection Connection => Owner ?? throw new InvalidOperationException("The request is no longer live.");
+
+    /// <summary>The operation name.</summary>
+    public string Op => Handler?.Name ?? string.Empty;
+
+    /// <summary>The request's id as its raw JSON token (a number, or a string with its quotes).</summary>
+    public ReadOnlySpan<byte> RawId => _buffer.AsSpan(0, _idLength);
+
+    /// <summary>The request's <c>data</c> as raw UTF-8 JSON; <c>null</c> when absent. Valid until the handler completes.</summary>
+    public ReadOnlyMemory<byte> Data => _dataLength == 0 ? NullJson : _buffer.AsMemory(_idLength, _dataLength);
+
+    /// <summary>Whether the request's data member was present.</summary>
+    public bool HasData => _dataLength != 0;
+
+    /// <summary>Cancelled when the connection goes away or the request times out.</summary>
+    public CancellationToken Aborted
+    {
+        get
+        {
+            if (_cts is null)
+            {
+                _cts = new CancellationTokenSource();
+                if (_abortRequested)
+                {
+                    _cts.Cancel();
+                }
+            }
+
+            return _cts.Token;
+        }
+    }
+
+    internal bool AbortRequested => _abortRequested;
+
+    private volatile bool _abortRequested;
+
+    /// <summary>Whether an answer was already sent (or the request timed out).</summary>
+    public bool IsAnswered => Volatile.Read(ref _answered) != 0;
+
+    private static readonly ReadOnlyMemory<byte> NullJson = "null"u8.ToArray();
+
+    internal void Init(ConnMsgConnection owner, OpHandler handler, ReadOnlySpan<byte> rawId, ReadOnlySpan<byte> data)
+    {
+        Owner = owner;
+        Handler = handler;
+        _answered = 0;
+        Outcome = null;
+        int needed = rawId.Length + data.Length;
+        if (_buffer.Length < needed)
+        {
+            ReturnBuffer();
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, 256));
+        }
+
+        // The bytes are copied because the transport's buffer is only ours until the read loop moves on,
+        // while an asynchronous handler may run long after that.
+        rawId.CopyTo(_buffer);
+        data.CopyTo(_buffer.AsSpan(rawId.Length));
+        _idLength = rawId.Length;
+        _dataLength = data.Length;
+        StartTimestamp = Stopwatch.GetTimestamp();
+        StartTickMs = Environment.TickCount64;
+    }
+
+    /// <summary>Deserialises <see cref="Data"/> with a source-generated <paramref name="typeInfo"/>; malformed data rejects with <c>invalid_argument</c>.</summary>
+    public T? ReadData<T>(JsonTypeInfo<T> typeInfo)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(Data.Span, typeInfo);
+        }
+        catch (JsonException)
+        {
+            throw new ConnMsgRejectException(RejectCodes.InvalidArgument, "data does not match the operation's schema");
+        }
+    }
+
+    /// <summary>Answers with a <c>cfm</c> whose data is <paramref name="json"/> (one JSON value; empty for none).</summary>
+    /// <exception cref="ArgumentException">The bytes are not exactly one JSON value.</exception>
+    public void Confirm(ReadOnlySpan<byte> json)
+    {
+        // Data that came in with the request was validated when it was parsed; anything else is checked here so that
+        // an application bug cannot put invalid JSON on the wire.
+        if (!json.IsEmpty && !json.Overlaps(_buffer) && !JsonValue.IsSingleValue(json))
+        {
+            throw new ArgumentException("Confirm needs exactly one JSON value.", nameof(json));
+        }
+
+        if (TryMarkAnswered())
+        {
+            Outcome = "cfm";
+            Owner?.Send(MessageWriter.Cfm(RawId, json));
+        }
+    }
+
+    /// <summary>Answers with a <c>cfm</c> without data.</summary>
+    public void Confirm() => Confirm(default);
+
+    /// <summary>Answers with a <c>cfm</c> whose data is <paramref name="value"/>, serialised with a source-generated <paramref name="typeInfo"/>.</summary>
+    public void Confirm<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        if (TryMarkAnswered())
+        {
+            Outcome = "cfm";
+            Owner?.Send(MessageWriter.Cfm(RawId, (value, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.value, s.typeInfo)));
+        }
+    }
+
+    /// <summary>Answers with a <c>rej</c>.</summary>
+    public void Reject(string code, string? reason = null)
+    {
+        if (!Names.IsSnakeCase(code))
+        {
+            throw new ArgumentException("A reject code must be snake_case.", nameof(code));
+        }
+
+        if (TryMarkAnswered())
+        {
+            Outcome = code;
+            Owner?.Send(MessageWriter.Rej(RawId, code, reason));
+        }
+    }
+
+    internal bool TryMarkAnswered() => Interlocked.Exchange(ref _answered, 1) == 0;
+
+    internal void Cancel()
+    {
+        _abortRequested = true;
+        try
+        {
+            _cts?.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // A callback registered by the handler threw; the request is being abandoned anyway.
+        }
+    }
+
+    internal void Reset()
+    {
+        Owner = null;
+        Handler = null;
+        _abortRequested = false;
+        if (_cts is not null && !_cts.TryReset())
+        {
+            _cts.Dispose();
+            _cts = null;
+        }
+
+        if (_buffer.Length > 16 * 1024)
+        {
+            ReturnBuffer();
+        }
+    }
+
+    private void ReturnBuffer()
+    {
+        byte[] buffer = _buffer;
+        _buffer = Array.Empty<byte>();
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

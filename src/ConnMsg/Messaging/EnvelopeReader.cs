@@ -1,0 +1,242 @@
+using System.Text.Json;
+
+namespace ConnMsg.Messaging;
+
+/// <summary>
+/// Reads the envelope of PROTOCOL.md §3 with <see cref="Utf8JsonReader"/> straight over the payload: members in any
+/// order, unknown members skipped, <c>id</c> and <c>data</c> kept as raw slices. Allocates nothing for valid input.
+/// </summary>
+internal static class EnvelopeReader
+{
+    private const long MaxSafeInteger = (1L << 53) - 1;
+
+    /// <summary>
+    /// Parses <paramref name="json"/>. On failure returns false with a fixed reason, and with <c>envelope.Id</c> set
+    /// when a valid id was read before the fault (so the rejection can echo it).
+    /// </summary>
+    public static bool TryRead(ReadOnlySpan<byte> json, out Envelope envelope, out string? error)
+    {
+        envelope = default;
+        try
+        {
+            return TryReadCore(json, ref envelope, out error);
+        }
+        catch (JsonException)
+        {
+            // Utf8JsonReader reports malformed JSON only by throwing; this is the one exception on this path,
+            // and only for input that is not JSON at all.
+            error = "malformed JSON";
+            return false;
+        }
+    }
+
+    private static bool TryReadCore(ReadOnlySpan<byte> json, ref Envelope e, out string? error)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = "message is not a JSON object";
+            return false;
+        }
+
+        error = null;
+        bool seenType = false, seenOp = false, seenData = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("type"u8))
+            {
+                reader.Read();
+                if (seenType || reader.TokenType != JsonTokenType.String)
+                {
+                    error ??= "type must be one string";
+                }
+                else
+                {
+                    e.Kind = reader.ValueTextEquals("req"u8) ? MessageKind.Req
+                        : reader.ValueTextEquals("cfm"u8) ? MessageKind.Cfm
+                        : reader.ValueTextEquals("rej"u8) ? MessageKind.Rej
+                        : reader.ValueTextEquals("ind"u8) ? MessageKind.Ind
+                        : MessageKind.None;
+                    if (e.Kind == MessageKind.None)
+                    {
+                        error ??= "unknown type";
+                    }
+                }
+
+                seenType = true;
+            }
+            else if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                if (e.HasId)
+                {
+                    error ??= "duplicate id member";
+                    e.Id = default;
+                }
+                else if (IsValidId(ref reader))
+                {
+                    e.Id = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+                }
+                else
+                {
+                    error ??= "id must be an integer 0..2^53-1 or a string of 1..64 characters";
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("op"u8))
+            {
+                reader.Read();
+                if (seenOp || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, 128, allowReserved: true))
+                {
+                    error ??= "op must be 1..128 characters of A-Z a-z 0-9 . _ - : /";
+                    reader.Skip();
+                }
+                else
+                {
+                    e.Op = SliceOfString(ref reader);
+                }
+
+                seenOp = true;
+            }
+            else if (reader.ValueTextEquals("data"u8))
+            {
+                reader.Read();
+                int start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                if (seenData)
+                {
+                    error ??= "duplicate data member";
+                }
+
+                e.Data = new Range(start, (int)reader.BytesConsumed);
+                seenData = true;
+            }
+            else if (reader.ValueTextEquals("code"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Names.IsSnakeCase(reader.ValueSpan))
+                {
+                    e.Code = SliceOfString(ref reader);
+                }
+                else
+                {
+                    error ??= "code must be a snake_case string";
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("reason"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    e.Reason = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("topic"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Names.IsValid(reader.ValueSpan, 256, allowReserved: true))
+                {
+                    e.Topic = SliceOfString(ref reader);
+                }
+                else
+                {
+                    error ??= "topic must be 1..256 characters of A-Z a-z 0-9 . _ - : /";
+                    reader.Skip();
+                }
+            }
+            else if (reader.ValueTextEquals("seq"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out e.Seq) || e.Seq < 1)
+                {
+                    error ??= "seq must be an integer >= 1";
+                    reader.Skip();
+                }
+            }
+            else
+            {
+                // Unknown members are ignored (forward compatibility).
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (reader.TokenType != JsonTokenType.EndObject)
+        {
+            error ??= "malformed JSON";
+            return false;
+        }
+
+        // Nothing may follow the object but whitespace; Read throws on anything else.
+        if (reader.Read())
+        {
+            error ??= "trailing data after the object";
+        }
+
+        if (error is null)
+        {
+            error = e.Kind switch
+            {
+                MessageKind.None => "type is required",
+                MessageKind.Req when !e.HasId => "id is required in a req",
+                MessageKind.Req when !seenOp => "op is required in a req",
+                MessageKind.Cfm or MessageKind.Rej when !e.HasId => "id is required in an answer",
+                MessageKind.Rej when e.Code.End.Value == 0 => "code is required in a rej",
+                MessageKind.Ind when e.Topic.End.Value == 0 => "topic is required in an ind",
+                _ => null,
+            };
+        }
+
+        return error is null;
+    }
+
+    private static Range SliceOfString(ref Utf8JsonReader reader)
+    {
+        // ValueSpan excludes the quotes: TokenStartIndex is the opening quote.
+        int start = (int)reader.TokenStartIndex + 1;
+        return new Range(start, start + reader.ValueSpan.Length);
+    }
+
+    private static bool IsValidId(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            // Integers only: TryGetInt64 fails for fractions and exponents; the range is that of a JSON-safe integer.
+            ReadOnlySpan<byte> raw = reader.ValueSpan;
+            return raw.IndexOfAny("eE."u8) < 0 && reader.TryGetInt64(out long v) && v >= 0 && v <= MaxSafeInteger && (raw[0] != (byte)'-');
+        }
+
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            int chars;
+            if (reader.ValueIsEscaped)
+            {
+                if (reader.ValueSpan.Length > 64 * 6)
+                {
+                    return false;
+                }
+
+                Span<char> big = stackalloc char[reader.ValueSpan.Length];
+                chars = reader.CopyString(big);
+            }
+            else
+            {
+                if (reader.ValueSpan.Length > 64 * 4)
+                {
+                    return false;
+                }
+
+                chars = System.Text.Encoding.UTF8.GetCharCount(reader.ValueSpan);
+            }
+
+            return chars is >= 1 and <= 64;
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,158 @@
+using System.Text.Json;
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Messaging;
+
+/// <summary>
+/// Encodes Cfm, Rej, Ind and Req messages (PROTOCOL.md §3, <c>type</c> first) as complete server frames in pooled
+/// buffers. The common Cfm is written as plain bytes around the raw id and data; the rest through a reused
+/// <see cref="Utf8JsonWriter"/>, which escapes strings correctly.
+/// </summary>
+/// <remarks>Thread-safe: each thread reuses its own writer.</remarks>
+internal static class MessageWriter
+{
+    [ThreadStatic] private static FramePayloadWriter? t_payload;
+    [ThreadStatic] private static Utf8JsonWriter? t_json;
+
+    private static ReadOnlySpan<byte> CfmPrefix => "{\"type\":\"cfm\",\"id\":"u8;
+    private static ReadOnlySpan<byte> DataMember => ",\"data\":"u8;
+
+    /// <summary>A Cfm frame: <paramref name="rawId"/> echoed byte for byte; <paramref name="data"/> raw JSON, or nothing for null.</summary>
+    public static OutboundFrame Cfm(ReadOnlySpan<byte> rawId, ReadOnlySpan<byte> data)
+    {
+        int length = CfmPrefix.Length + rawId.Length + (data.IsEmpty ? 0 : DataMember.Length + data.Length) + 1;
+        OutboundFrame frame = OutboundFrame.Rent(length);
+        Span<byte> dst = frame.PayloadSpan;
+        CfmPrefix.CopyTo(dst);
+        int n = CfmPrefix.Length;
+        rawId.CopyTo(dst[n..]);
+        n += rawId.Length;
+        if (!data.IsEmpty)
+        {
+            DataMember.CopyTo(dst[n..]);
+            n += DataMember.Length;
+            data.CopyTo(dst[n..]);
+            n += data.Length;
+        }
+
+        dst[n++] = (byte)'}';
+        frame.Seal(WebSocketOpcode.Text, n);
+        return frame;
+    }
+
+    /// <summary>A Cfm whose data a callback writes with a JSON writer.</summary>
+    public static OutboundFrame Cfm<TState>(ReadOnlySpan<byte> rawId, TState state, Action<Utf8JsonWriter, TState> writeData)
+    {
+        Utf8JsonWriter w = Begin(rawId.Length + 64, out FramePayloadWriter payload);
+        w.WriteStartObject();
+        w.WriteString("type"u8, "cfm"u8);
+        w.WritePropertyName("id"u8);
+        w.WriteRawValue(rawId, skipInputValidation: true);
+        w.WritePropertyName("data"u8);
+        writeData(w, state);
+        w.WriteEndObject();
+        return End(w, payload);
+    }
+
+    /// <summary>A Rej frame; <paramref name="rawId"/> empty writes <c>"id":null</c>.</summary>
+    public static OutboundFrame Rej(ReadOnlySpan<byte> rawId, string code, string? reason)
+    {
+        Utf8JsonWriter w = Begin(rawId.Length + 64 + (reason?.Length ?? 0) * 3, out FramePayloadWriter payload);
+        w.WriteStartObject();
+        w.WriteString("type"u8, "rej"u8);
+        w.WritePropertyName("id"u8);
+        if (rawId.IsEmpty)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            w.WriteRawValue(rawId, skipInputValidation: true);
+        }
+
+        w.WriteString("code"u8, code);
+        if (reason is not null)
+        {
+            w.WriteString("reason"u8, reason);
+        }
+
+        w.WriteEndObject();
+        return End(w, payload);
+    }
+
+    /// <summary>An Ind frame; <paramref name="seq"/> 0 leaves seq out; <paramref name="data"/> raw JSON, or empty for none.</summary>
+    public static OutboundFrame Ind(ReadOnlySpan<char> topic, long seq, ReadOnlySpan<byte> data, bool validateData)
+    {
+        Utf8JsonWriter w = Begin(topic.Length + data.Length + 64, out FramePayloadWriter payload);
+        w.WriteStartObject();
+        w.WriteString("type"u8, "ind"u8);
+        w.WriteString("topic"u8, topic);
+        if (seq > 0)
+        {
+            w.WriteNumber("seq"u8, seq);
+        }
+
+        if (!data.IsEmpty)
+        {
+            w.WritePropertyName("data"u8);
+            w.WriteRawValue(data, skipInputValidation: !validateData);
+        }
+
+        w.WriteEndObject();
+        return End(w, payload);
+    }
+
+    /// <summary>An Ind whose data a callback writes.</summary>
+    public static OutboundFrame Ind<TState>(string topic, TState state, Action<Utf8JsonWriter, TState> writeData)
+    {
+        Utf8JsonWriter w = Begin(topic.Length + 128, out FramePayloadWriter payload);
+        w.WriteStartObject();
+        w.WriteString("type"u8, "ind"u8);
+        w.WriteString("topic"u8, topic);
+        w.WritePropertyName("data"u8);
+        writeData(w, state);
+        w.WriteEndObject();
+        return End(w, payload);
+    }
+
+    /// <summary>A server-initiated Req frame with a numeric id.</summary>
+    public static OutboundFrame Req(long id, string op, ReadOnlySpan<byte> data)
+    {
+        Utf8JsonWriter w = Begin(op.Length + data.Length + 64, out FramePayloadWriter payload);
+        w.WriteStartObject();
+        w.WriteString("type"u8, "req"u8);
+        w.WriteNumber("id"u8, id);
+        w.WriteString("op"u8, op);
+        if (!data.IsEmpty)
+        {
+            w.WritePropertyName("data"u8);
+            w.WriteRawValue(data, skipInputValidation: false);
+        }
+
+        w.WriteEndObject();
+        return End(w, payload);
+    }
+
+    private static Utf8JsonWriter Begin(int capacity, out FramePayloadWriter payload)
+    {
+        payload = t_payload ??= new FramePayloadWriter();
+        payload.Start(OutboundFrame.Rent(capacity));
+        Utf8JsonWriter? w = t_json;
+        if (w is null)
+        {
+            t_json = w = new Utf8JsonWriter(payload, new JsonWriterOptions { SkipValidation = false, Indented = false });
+        }
+        else
+        {
+            w.Reset(payload);
+        }
+
+        return w;
+    }
+
+    private static OutboundFrame End(Utf8JsonWriter w, FramePayloadWriter payload)
+    {
+        w.Flush();
+        return payload.Finish(WebSocketOpcode.Text);
+    }
+}

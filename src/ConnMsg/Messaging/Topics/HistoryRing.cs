@@ -1,0 +1,54 @@
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Messaging.Topics;
+
+/// <summary>The last N Ind frames of a history topic with their <c>seq</c> (PROTOCOL.md §5.3).</summary>
+/// <remarks>Not thread-safe: used under its topic's lock.</remarks>
+internal sealed class HistoryRing
+{
+    private readonly OutboundFrame?[] _frames;
+    private int _count;
+    private long _lastSeq;
+
+    public HistoryRing(int capacity) => _frames = new OutboundFrame?[capacity];
+
+    public long LastSeq => _lastSeq;
+
+    /// <summary>Oldest seq still kept; <see cref="LastSeq"/> + 1 when empty.</summary>
+    public long OldestSeq => _lastSeq - _count + 1;
+
+    /// <summary>Keeps <paramref name="frame"/> (taking one reference) as seq <see cref="LastSeq"/> + 1, dropping the oldest when full.</summary>
+    public void Append(long seq, OutboundFrame frame)
+    {
+        int slot = (int)(seq % _frames.Length);
+        _frames[slot]?.Release();
+        _frames[slot] = frame;
+        _lastSeq = seq;
+        if (_count < _frames.Length)
+        {
+            _count++;
+        }
+    }
+
+    /// <summary>Hands every kept frame with seq greater than <paramref name="since"/>, oldest first, to <paramref name="to"/>.</summary>
+    public void Replay(long since, ConnMsgConnection to)
+    {
+        for (long seq = Math.Max(since + 1, OldestSeq); seq <= _lastSeq; seq++)
+        {
+            OutboundFrame frame = _frames[(int)(seq % _frames.Length)]!;
+            frame.AddRef();
+            to.Send(frame);
+        }
+    }
+
+    public void Clear()
+    {
+        for (int i = 0; i < _frames.Length; i++)
+        {
+            _frames[i]?.Release();
+            _frames[i] = null;
+        }
+
+        _count = 0;
+    }
+}

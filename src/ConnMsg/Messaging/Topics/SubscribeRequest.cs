@@ -1,0 +1,72 @@
+using System.Text.Json;
+
+namespace ConnMsg.Messaging.Topics;
+
+/// <summary>Reads the data of <c>$subscribe</c>/<c>$unsubscribe</c>: <c>{"topic":"…","since":N}</c> (PROTOCOL.md §5.2, §5.3).</summary>
+internal static class SubscribeRequest
+{
+    public static bool TryParse(ReadOnlySpan<byte> data, out string? topic, out long? since, out string? error)
+    {
+        topic = null;
+        since = null;
+        error = null;
+        if (data.IsEmpty)
+        {
+            error = "data must be an object with a topic";
+            return false;
+        }
+
+        // The data was validated as JSON by the envelope reader, so this reader cannot throw.
+        var reader = new Utf8JsonReader(data);
+        reader.Read();
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            error = "data must be an object with a topic";
+            return false;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("topic"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, 256, allowReserved: true))
+                {
+                    error = "topic must be 1..256 characters of A-Z a-z 0-9 . _ - : /";
+                    return false;
+                }
+
+                topic = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("since"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    continue;
+                }
+
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long n) || n < 0)
+                {
+                    error = "since must be an integer >= 0";
+                    return false;
+                }
+
+                since = n;
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        if (topic is null)
+        {
+            error = "topic is required";
+            return false;
+        }
+
+        return true;
+    }
+}

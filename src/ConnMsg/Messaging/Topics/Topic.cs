@@ -1,0 +1,169 @@
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Messaging.Topics;
+
+/// <summary>
+/// One topic: its subscribers and, for history topics, its sequence and kept Inds. Publishing encodes the Ind once
+/// and queues the same frame to every subscriber.
+/// </summary>
+/// <remarks>
+/// Thread-safe. One lock per topic orders publishes (so every subscriber sees a topic's Inds in publish order) and makes
+/// subscribe-with-replay atomic with respect to publishes (no gap, no duplicate). The work under it is only queueing:
+/// a slow subscriber never blocks it, because queueing never waits.
+/// </remarks>
+internal sealed class Topic
+{
+    private readonly object _lock = new();
+    private readonly HistoryRing? _history;
+    private ConnMsgConnection[] _subscribers = Array.Empty<ConnMsgConnection>();
+    private int _count;
+    private bool _retired;
+
+    public Topic(string name, int historyCapacity)
+    {
+        Name = name;
+        if (historyCapacity > 0)
+        {
+            _history = new HistoryRing(historyCapacity);
+        }
+    }
+
+    public string Name { get; }
+
+    public bool KeepsHistory => _history is not null;
+
+    public int SubscriberCount => Volatile.Read(ref _count);
+
+    /// <summary>Publishes one Ind; returns how many subscribers it was queued to.</summary>
+    public int Publish(ReadOnlySpan<byte> data, bool validateData, Diagnostics.MessagingMetrics metrics)
+    {
+        lock (_lock)
+        {
+            long seq = _history is null ? 0 : _history.LastSeq + 1;
+            OutboundFrame frame = MessageWriter.Ind(Name, seq, data, validateData);
+            int delivered = 0;
+            ConnMsgConnection[] subscribers = _subscribers;
+            for (int i = 0; i < _count; i++)
+            {
+                frame.AddRef();
+                if (subscribers[i].Send(frame))
+                {
+                    delivered++;
+                }
+            }
+
+            if (_history is not null)
+            {
+                frame.AddRef();
+                _history.Append(seq, frame);
+            }
+
+            frame.Release();
+            metrics.IndPublished(delivered, _count - delivered);
+            return delivered;
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="connection"/>; for a history topic with <paramref name="since"/>, first replays what it missed.
+    /// Queues the <c>cfm</c> (when <paramref name="rawId"/> is not empty) before any later Ind. Returns false if the topic was retired.
+    /// </summary>
+    public bool TrySubscribe(ConnMsgConnection connection, long? since, ReadOnlySpan<byte> rawId)
+    {
+        lock (_lock)
+        {
+            if (_retired)
+            {
+                return false;
+            }
+
+            if (_history is not null)
+            {
+                long current = _history.LastSeq;
+                if (since is long n)
+                {
+                    bool recovered = n <= current && n + 1 >= _history.OldestSeq;
+                    if (recovered)
+                    {
+                        _history.Replay(n, connection);
+                    }
+
+                    Confirm(connection, rawId, recovered, current, since: true);
+                }
+                else
+                {
+                    Confirm(connection, rawId, recovered: true, current, since: false);
+                }
+            }
+            else if (!rawId.IsEmpty)
+            {
+                connection.Send(MessageWriter.Cfm(rawId, default));
+            }
+
+            if (Array.IndexOf(_subscribers, connection, 0, _count) < 0)
+            {
+                if (_count == _subscribers.Length)
+                {
+                    Array.Resize(ref _subscribers, Math.Max(4, _count * 2));
+                }
+
+                _subscribers[_count] = connection;
+                Volatile.Write(ref _count, _count + 1);
+            }
+
+            connection.AddSubscription(this);
+            return true;
+        }
+    }
+
+    /// <summary>Removes <paramref name="connection"/>; returns true when a topic without history is left empty and was retired.</summary>
+    public bool RemoveSubscriber(ConnMsgConnection connection)
+    {
+        lock (_lock)
+        {
+            int i = Array.IndexOf(_subscribers, connection, 0, _count);
+            if (i >= 0)
+            {
+                // Swap-remove: order among subscribers does not matter, order of Inds per subscriber does (kept by the lock).
+                _subscribers[i] = _subscribers[_count - 1];
+                _subscribers[_count - 1] = null!;
+                Volatile.Write(ref _count, _count - 1);
+            }
+
+            if (_count == 0 && _history is null)
+            {
+                _retired = true;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    private static void Confirm(ConnMsgConnection connection, ReadOnlySpan<byte> rawId, bool recovered, long current, bool since)
+    {
+        if (rawId.IsEmpty)
+        {
+            return;
+        }
+
+        connection.Send(MessageWriter.Cfm(rawId, (recovered, current, since), static (w, s) =>
+        {
+            w.WriteStartObject();
+            if (s.since)
+            {
+                w.WriteBoolean("recovered"u8, s.recovered);
+                if (!s.recovered)
+                {
+                    w.WriteNumber("seq"u8, s.current);
+                }
+            }
+            else
+            {
+                w.WriteNumber("seq"u8, s.current);
+            }
+
+            w.WriteEndObject();
+        }));
+    }
+}

@@ -1,0 +1,102 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace ConnMsg.WebSockets;
+
+/// <summary>
+/// One or more complete server frames in a pooled buffer, shared by reference count so that a fan-out
+/// writes the same bytes to every subscriber. The buffer returns to the pool when the last holder releases it.
+/// </summary>
+/// <remarks>Thread-safe for <see cref="AddRef"/>/<see cref="Release"/>; the bytes are immutable once enqueued.</remarks>
+internal sealed class OutboundFrame
+{
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Shared;
+    private static readonly Internal.SlotPool<OutboundFrame> Pool = new(1024, static () => new OutboundFrame());
+
+    private byte[] _buffer = Array.Empty<byte>();
+    private int _offset;
+    private int _length;
+    private int _refCount;
+
+    /// <summary>The frame bytes, header included.</summary>
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(_offset, _length);
+
+    /// <summary>Length in bytes on the wire.</summary>
+    public int Length => _length;
+
+    /// <summary>True when this frame is a close frame: nothing may follow it on the wire.</summary>
+    public bool IsClose { get; private set; }
+
+    /// <summary>The payload area that a writer fills; the header is placed in front of it by <see cref="Seal"/>.</summary>
+    internal byte[] RawBuffer => _buffer;
+
+    /// <summary>Rents a frame whose payload may take up to <paramref name="payloadCapacity"/> bytes, starting at <see cref="FrameWriter.MaxHeaderLength"/>.</summary>
+    public static OutboundFrame Rent(int payloadCapacity)
+    {
+        OutboundFrame frame = Pool.Rent();
+        frame._buffer = Buffers.Rent(payloadCapacity + FrameWriter.MaxHeaderLength);
+        frame._offset = 0;
+        frame._length = 0;
+        frame._refCount = 1;
+        frame.IsClose = false;
+        return frame;
+    }
+
+    /// <summary>Makes sure the payload area can hold <paramref name="payloadCapacity"/> bytes, keeping the first <paramref name="used"/>.</summary>
+    public void EnsurePayloadCapacity(int used, int payloadCapacity)
+    {
+        int needed = payloadCapacity + FrameWriter.MaxHeaderLength;
+        if (_buffer.Length >= needed)
+        {
+            return;
+        }
+
+        byte[] bigger = Buffers.Rent(Math.Max(needed, _buffer.Length * 2));
+        _buffer.AsSpan(0, FrameWriter.MaxHeaderLength + used).CopyTo(bigger);
+        Buffers.Return(_buffer);
+        _buffer = bigger;
+    }
+
+    /// <summary>Payload area to write into.</summary>
+    public Span<byte> PayloadSpan => _buffer.AsSpan(FrameWriter.MaxHeaderLength);
+
+    /// <summary>Writes the header in front of the <paramref name="payloadLength"/> payload bytes already written.</summary>
+    public void Seal(WebSocketOpcode opcode, int payloadLength)
+    {
+        int headerLength = FrameWriter.HeaderLength(payloadLength);
+        _offset = FrameWriter.MaxHeaderLength - headerLength;
+        FrameWriter.WriteHeader(_buffer.AsSpan(_offset), opcode, payloadLength);
+        _length = headerLength + payloadLength;
+        IsClose = opcode == WebSocketOpcode.Close;
+    }
+
+    /// <summary>Builds a control frame (ping, pong, close) with the given payload.</summary>
+    public static OutboundFrame Control(WebSocketOpcode opcode, ReadOnlySpan<byte> payload)
+    {
+        Debug.Assert(payload.Length <= 125);
+        OutboundFrame frame = Rent(payload.Length);
+        payload.CopyTo(frame.PayloadSpan);
+        frame.Seal(opcode, payload.Length);
+        return frame;
+    }
+
+    /// <summary>Takes one more reference (one per queue the frame sits in).</summary>
+    public void AddRef() => Interlocked.Increment(ref _refCount);
+
+    /// <summary>Drops one reference; the last one returns the buffer and this object to their pools.</summary>
+    public void Release()
+    {
+        int left = Interlocked.Decrement(ref _refCount);
+        if (left == 0)
+        {
+            byte[] buffer = _buffer;
+            _buffer = Array.Empty<byte>();
+            Buffers.Return(buffer);
+            Pool.Return(this);
+        }
+        else if (left < 0)
+        {
+            throw new InvalidOperationException("OutboundFrame released more often than referenced.");
+        }
+    }
+}

@@ -1,0 +1,295 @@
+using ConnMsg.Diagnostics;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+
+namespace ConnMsg.WebSockets;
+
+internal sealed partial class WebSocketConnection
+{
+    // Reassembly of a fragmented message; rented on its first fragment, returned when it completes.
+    private byte[]? _assembly;
+    private int _assembled;
+    private WebSocketOpcode _messageOpcode; // Continuation = no fragmented message in progress
+    private Utf8Validator _utf8;
+    private bool _closeReceived;
+
+    private async Task ReadLoopAsync()
+    {
+        while (true)
+        {
+            ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            SequencePosition consumed = buffer.Start;
+            SequencePosition examined = buffer.End;
+            bool stop;
+            try
+            {
+                if (!buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
+                }
+
+                _inReadBatch = 1;
+                stop = ProcessFrames(buffer, out consumed) || _closeReceived;
+                if (!stop && result.IsCompleted)
+                {
+                    // The peer closed TCP without a close frame (1006), possibly mid-frame: nothing to answer.
+                    _metrics.AbnormalClosure();
+                    stop = true;
+                }
+
+                stop |= result.IsCanceled;
+            }
+            finally
+            {
+                _input.AdvanceTo(consumed, examined);
+                Interlocked.Exchange(ref _inReadBatch, 0);
+            }
+
+            await DrainInlineAsync().ConfigureAwait(false);
+            if (stop)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Handles every complete frame in <paramref name="buffer"/>. Returns true when the read loop must stop.</summary>
+    private bool ProcessFrames(in ReadOnlySequence<byte> buffer, out SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        int frames = 0;
+        try
+        {
+            while (true)
+            {
+                consumed = reader.Position;
+                long maxPayload = _options.MaxMessageSize - _assembled;
+                if (!FrameReader.TryReadHeader(ref reader, maxPayload, out FrameHeader header, out ushort error))
+                {
+                    if (error != CloseCode.None)
+                    {
+                        Fail(error);
+                        return true;
+                    }
+
+                    return false;
+                }
+
+                if (reader.Remaining < header.PayloadLength)
+                {
+                    // Wait for the whole frame: its length is within MaxMessageSize, and the transport's
+                    // read buffer is sized to hold that much (see ConnMsgServiceCollectionExtensions).
+                    reader.Rewind(header.HeaderLength);
+                    return false;
+                }
+
+                ReadOnlySequence<byte> payload = buffer.Slice(reader.Position, header.PayloadLength);
+                reader.Advance(header.PayloadLength);
+                consumed = reader.Position;
+                frames++;
+                Unmask(payload, header.MaskKey);
+
+                if (HandleFrame(header, payload))
+                {
+                    return true;
+                }
+            }
+        }
+        finally
+        {
+            _metrics.FramesIn(frames, reader.Consumed);
+        }
+    }
+
+    private static void Unmask(in ReadOnlySequence<byte> payload, uint mask)
+    {
+        int maskIndex = 0;
+        foreach (ReadOnlyMemory<byte> segment in payload)
+        {
+            // The bytes are ours until AdvanceTo: unmasking where they lie avoids a copy.
+            Span<byte> span = MemoryMarshal.AsMemory(segment).Span;
+            maskIndex = Masking.Apply(span, mask, maskIndex);
+        }
+    }
+
+    /// <summary>Returns true when the connection must stop reading.</summary>
+    private bool HandleFrame(in FrameHeader header, in ReadOnlySequence<byte> payload)
+    {
+        if (_closeSent)
+        {
+            // After our close frame only the peer's close matters (RFC 6455 §5.5.1).
+            return header.Opcode == WebSocketOpcode.Close && HandleClose(payload);
+        }
+
+        switch (header.Opcode)
+        {
+            case WebSocketOpcode.Ping:
+                Span<byte> copy = stackalloc byte[(int)payload.Length];
+                payload.CopyTo(copy);
+                Enqueue(OutboundFrame.Control(WebSocketOpcode.Pong, copy));
+                return false;
+
+            case WebSocketOpcode.Pong:
+                return false; // unsolicited pongs are allowed (§5.5.3); receiving it already refreshed liveness
+
+            case WebSocketOpcode.Close:
+                return HandleClose(payload);
+
+            case WebSocketOpcode.Binary:
+                if (_messageOpcode != WebSocketOpcode.Continuation)
+                {
+                    Fail(CloseCode.ProtocolError); // a new message while a fragmented one is open
+                    return true;
+                }
+
+                Fail(CloseCode.UnsupportedData); // PROTOCOL.md §2: binary is not part of connmsg.v1
+                return true;
+
+            case WebSocketOpcode.Text:
+                if (_messageOpcode != WebSocketOpcode.Continuation)
+                {
+                    Fail(CloseCode.ProtocolError);
+                    return true;
+                }
+
+                _utf8.Reset();
+                if (header.Fin)
+                {
+                    if (!ValidateUtf8(payload, endOfMessage: true))
+                    {
+                        return true;
+                    }
+
+                    // The common case: a one-frame message handed on where it lies, without a copy.
+                    _session!.OnTextMessage(payload);
+                    return false;
+                }
+
+                _messageOpcode = WebSocketOpcode.Text;
+                return !AppendFragment(payload, endOfMessage: false);
+
+            default: // Continuation
+                if (_messageOpcode == WebSocketOpcode.Continuation)
+                {
+                    Fail(CloseCode.ProtocolError); // nothing to continue
+                    return true;
+                }
+
+                if (!AppendFragment(payload, header.Fin))
+                {
+                    return true;
+                }
+
+                if (header.Fin)
+                {
+                    var message = new ReadOnlySequence<byte>(_assembly!, 0, _assembled);
+                    _session!.OnTextMessage(message);
+                    ReleaseAssembly();
+                }
+
+                return false;
+        }
+    }
+
+    private bool ValidateUtf8(in ReadOnlySequence<byte> payload, bool endOfMessage)
+    {
+        if (payload.IsSingleSegment)
+        {
+            if (_utf8.TryValidate(payload.FirstSpan, endOfMessage))
+            {
+                return true;
+            }
+        }
+        else
+        {
+            bool ok = true;
+            foreach (ReadOnlyMemory<byte> segment in payload)
+            {
+                if (!(ok = _utf8.TryValidate(segment.Span, endOfMessage: false)))
+                {
+                    break;
+                }
+            }
+
+            // An empty final piece reports a code point left unfinished at the end of the message.
+            if (ok && (!endOfMessage || _utf8.TryValidate(default, endOfMessage: true)))
+            {
+                return true;
+            }
+        }
+
+        Fail(CloseCode.InvalidPayload);
+        return false;
+    }
+
+    private bool AppendFragment(in ReadOnlySequence<byte> payload, bool endOfMessage)
+    {
+        if (!ValidateUtf8(payload, endOfMessage))
+        {
+            return false;
+        }
+
+        int needed = _assembled + (int)payload.Length;
+        if (_assembly is null || _assembly.Length < needed)
+        {
+            byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Min(_options.MaxMessageSize, Math.Max(4096, needed * 2))));
+            if (_assembly is not null)
+            {
+                _assembly.AsSpan(0, _assembled).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(_assembly);
+            }
+
+            _assembly = bigger;
+        }
+
+        payload.CopyTo(_assembly.AsSpan(_assembled));
+        _assembled = needed;
+        return true;
+    }
+
+    private void ReleaseAssembly()
+    {
+        _messageOpcode = WebSocketOpcode.Continuation;
+        _assembled = 0;
+        byte[]? assembly = _assembly;
+        _assembly = null;
+        if (assembly is not null)
+        {
+            ArrayPool<byte>.Shared.Return(assembly);
+        }
+    }
+
+    /// <summary>The peer's close frame (RFC 6455 §5.5.1, §7.4): validate, echo, then stop.</summary>
+    private bool HandleClose(in ReadOnlySequence<byte> payload)
+    {
+        _closeReceived = true;
+        if (payload.Length == 0)
+        {
+            _metrics.CloseReceived(CloseCode.NoStatus);
+            Close(CloseCode.NoStatus, default);
+            return true;
+        }
+
+        Span<byte> bytes = stackalloc byte[(int)payload.Length];
+        payload.CopyTo(bytes);
+        ushort code = bytes.Length >= 2 ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : (ushort)0;
+        _metrics.CloseReceived(code);
+        if (bytes.Length == 1 || !CloseCode.IsValidOnWire(code))
+        {
+            Fail(CloseCode.ProtocolError);
+            return true;
+        }
+
+        if (!System.Text.Unicode.Utf8.IsValid(bytes[2..]))
+        {
+            Fail(CloseCode.InvalidPayload);
+            return true;
+        }
+
+        Close(code, default);
+        return true;
+    }
+}

@@ -1,0 +1,260 @@
+using ConnMsg.Diagnostics;
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.IO.Pipelines;
+
+namespace ConnMsg.WebSockets;
+
+internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
+{
+    // Many producers (answers, fan-out, pings) enqueue; one drainer at a time, chosen by _drainState, writes them out.
+    // ConcurrentQueue reuses its segment while it never holds more than the segment's size, so steady state allocates nothing.
+    private readonly ConcurrentQueue<OutboundFrame> _queue = new();
+    private long _queuedBytes;
+    private int _drainState;          // 0 idle, 1 someone is draining
+    private int _inReadBatch;         // 1 while the read loop processes a batch: it drains at the end, so producers need not schedule
+    private int _closeState;          // 1 once a close frame is queued: nothing more may be queued after it
+    private volatile bool _stopping;  // the connection is ending; the closer owns the output
+    private TaskCompletionSource? _drainIdle;
+    private int _slowConsumer;
+
+    private bool _closeSent => Volatile.Read(ref _closeState) != 0;
+
+    /// <summary>Bytes queued and not yet handed to the transport.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>True once a close frame was queued or the connection is ending.</summary>
+    public bool IsClosing => _closeSent || _stopping;
+
+    /// <summary>
+    /// Queues a frame, taking over one reference to it. Never blocks: a connection whose queue would exceed
+    /// <see cref="ConnMsgOptions.MaxOutboundBytes"/> is closed with 1013 and the frame dropped. Returns whether it was queued.
+    /// </summary>
+    public bool Enqueue(OutboundFrame frame)
+    {
+        if (_closeSent || _stopping)
+        {
+            frame.Release();
+            return false;
+        }
+
+        long queued = Interlocked.Add(ref _queuedBytes, frame.Length);
+        if (queued > _options.MaxOutboundBytes && !frame.IsClose)
+        {
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
+            frame.Release();
+            OnSlowConsumer();
+            return false;
+        }
+
+        _queue.Enqueue(frame);
+        if (Volatile.Read(ref _inReadBatch) == 0)
+        {
+            ScheduleDrain();
+        }
+
+        return true;
+    }
+
+    private void ScheduleDrain()
+    {
+        if (Interlocked.CompareExchange(ref _drainState, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        ValueTask drain = DrainOwnedAsync();
+        if (!drain.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(drain);
+        }
+    }
+
+    private async Task ObserveAsync(ValueTask drain)
+    {
+        try
+        {
+            await drain.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The transport failed under the writer: the read loop sees the same failure and ends the connection.
+            Abort();
+        }
+    }
+
+    /// <summary>Drains on the calling thread when nobody else is draining; the read loop calls this after each batch.</summary>
+    private ValueTask DrainInlineAsync()
+    {
+        if (_queue.IsEmpty || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
+        {
+            return default;
+        }
+
+        return DrainOwnedAsync();
+    }
+
+    /// <summary>Writes every queued frame into the pipe and flushes once per batch. The caller owns _drainState.</summary>
+    private async ValueTask DrainOwnedAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                int frames = 0;
+                long bytes = 0;
+                long unflushed = 0;
+                while (_queue.TryDequeue(out OutboundFrame? frame))
+                {
+                    int length = frame.Length;
+                    if (!_closeWritten)
+                    {
+                        frame.Span.CopyTo(_output.GetSpan(length));
+                        _output.Advance(length);
+                        _closeWritten = frame.IsClose;
+                        frames++;
+                        bytes += length;
+                        unflushed += length;
+                    }
+
+                    Interlocked.Add(ref _queuedBytes, -length);
+                    frame.Release();
+                    if (unflushed >= 64 * 1024)
+                    {
+                        // Bound what sits in the pipe unflushed; the flush also applies the transport's backpressure.
+                        unflushed = 0;
+                        FlushResult partial = await _output.FlushAsync().ConfigureAwait(false);
+                        if (partial.IsCompleted || partial.IsCanceled)
+                        {
+                            break;
+                        }
+                    }
+                }
+
+                if (unflushed > 0)
+                {
+                    await _output.FlushAsync().ConfigureAwait(false);
+                }
+
+                _metrics.FramesOut(frames, bytes);
+                Volatile.Write(ref _drainState, 0);
+                Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
+                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _drainState, 0);
+            Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
+            throw;
+        }
+    }
+
+    private bool _closeWritten;
+
+    /// <summary>
+    /// Starts the close handshake: queues a close frame with <paramref name="code"/>, then waits (up to
+    /// <see cref="ConnMsgOptions.CloseTimeout"/>) for the peer's close frame. Safe to call more than once.
+    /// </summary>
+    public void Close(ushort code, ReadOnlySpan<byte> reason)
+    {
+        if (_stopping || Interlocked.Exchange(ref _closeState, 1) != 0)
+        {
+            return;
+        }
+
+        Span<byte> payload = stackalloc byte[125];
+        int length = 0;
+        if (code != CloseCode.NoStatus)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(payload, code);
+            int reasonLength = Math.Min(reason.Length, 123);
+            reason[..reasonLength].CopyTo(payload[2..]);
+            length = 2 + reasonLength;
+        }
+
+        OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Close, payload[..length]);
+        _queue.Enqueue(frame);
+        Interlocked.Add(ref _queuedBytes, frame.Length);
+        _metrics.CloseSent(code);
+        Volatile.Write(ref _closeDeadlineMs, Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds);
+        if (Volatile.Read(ref _inReadBatch) == 0)
+        {
+            ScheduleDrain();
+        }
+    }
+
+    /// <summary>Fails the connection (RFC 6455 §7.1.7): sends a close frame with <paramref name="code"/> and stops reading.</summary>
+    private void Fail(ushort code)
+    {
+        Close(code, default);
+        _input.CancelPendingRead();
+    }
+
+    private void OnSlowConsumer()
+    {
+        if (Interlocked.Exchange(ref _slowConsumer, 1) != 0)
+        {
+            return;
+        }
+
+        _metrics.SlowConsumer();
+        TransportLog.SlowConsumer(_logger, Id, _options.MaxOutboundBytes);
+
+        // What is queued will not drain in time; drop it so the close frame goes out next.
+        while (_queue.TryDequeue(out OutboundFrame? frame))
+        {
+            Interlocked.Add(ref _queuedBytes, -frame.Length);
+            frame.Release();
+        }
+
+        Close(CloseCode.TryAgainLater, "slow consumer"u8);
+        _input.CancelPendingRead();
+    }
+
+    /// <summary>Takes the output from any drainer, writes what is left (the close frame), and drops the rest.</summary>
+    private async Task ShutdownOutputAsync()
+    {
+        _stopping = true;
+        try
+        {
+            while (Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
+            {
+                var idle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Volatile.Write(ref _drainIdle, idle);
+                if (Volatile.Read(ref _drainState) == 0)
+                {
+                    continue;
+                }
+
+                // A drainer is blocked in a flush: the close deadline (ticker) aborts the connection if the peer never reads.
+                if (Volatile.Read(ref _closeDeadlineMs) == long.MaxValue)
+                {
+                    Volatile.Write(ref _closeDeadlineMs, Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds);
+                }
+
+                await idle.Task.ConfigureAwait(false);
+            }
+
+            await DrainOwnedAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The transport is already gone.
+        }
+        finally
+        {
+            while (_queue.TryDequeue(out OutboundFrame? frame))
+            {
+                Interlocked.Add(ref _queuedBytes, -frame.Length);
+                frame.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using ConnMsg.Diagnostics;
+using System.IO.Pipelines;
+
+using ConnMsg.Http;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace ConnMsg.WebSockets;
+
+/// <summary>
+/// One upgraded RFC 6455 connection: a read loop that parses, validates and reassembles client frames, and an
+/// outbound queue that many threads feed without locks and one drainer at a time writes to the transport.
+/// </summary>
+/// <remarks>
+/// Thread-safety: <see cref="Enqueue"/>, <see cref="Close"/> and <see cref="Abort"/> may be called from any thread.
+/// Everything else runs on the read loop.
+/// </remarks>
+internal sealed partial class WebSocketConnection
+{
+    private readonly ConnectionContext _context;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ConnMsgOptions _options;
+    private readonly TransportMetrics _metrics;
+    private readonly ILogger _logger;
+    private IWebSocketSession? _session;
+
+    private long _lastReceiveMs;
+    private long _lastPingMs;
+    private long _closeDeadlineMs = long.MaxValue;
+
+    internal WebSocketConnection(ConnectionContext context, HttpRequestHead request, string? subProtocol,
+        ConnMsgOptions options, TransportMetrics metrics, ILogger logger)
+    {
+        _context = context;
+        _input = context.Transport.Input;
+        _output = context.Transport.Output;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        Request = request;
+        SubProtocol = subProtocol;
+        _lastReceiveMs = Environment.TickCount64;
+        _lastPingMs = _lastReceiveMs;
+    }
+
+    /// <summary>Kestrel's connection id, unique within the process.</summary>
+    public string Id => _context.ConnectionId;
+
+    /// <summary>The handshake request.</summary>
+    public HttpRequestHead Request { get; }
+
+    /// <summary>The subprotocol selected in the handshake, or null.</summary>
+    public string? SubProtocol { get; }
+
+    /// <summary>Remote endpoint, for logs.</summary>
+    public string? RemoteEndPoint => _context.RemoteEndPoint?.ToString();
+
+    /// <summary>Options in force.</summary>
+    public ConnMsgOptions Options => _options;
+
+    /// <summary>Runs the connection until it closes. The 101 response must already be written to the output.</summary>
+    public async Task RunAsync(IWebSocketApplication application)
+    {
+        try
+        {
+            _session = await application.OpenAsync(this).ConfigureAwait(false);
+            await DrainInlineAsync().ConfigureAwait(false);
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The peer or an Abort() ended the connection: nothing left to tell it.
+        }
+        catch (Exception ex)
+        {
+            TransportLog.ConnectionFault(_logger, Id, ex);
+            Fail(CloseCode.InternalError);
+        }
+        finally
+        {
+            await ShutdownOutputAsync().ConfigureAwait(false);
+            if (_session is not null)
+            {
+                try
+                {
+                    await _session.OnClosedAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    TransportLog.ConnectionFault(_logger, Id, ex);
+                }
+            }
+
+            ReleaseAssembly();
+            await _input.CompleteAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Keep-alive, close deadline and session housekeeping; called about once a second by the server's ticker.</summary>
+    public void OnTick(long nowMs)
+    {
+        if (nowMs >= Volatile.Read(ref _closeDeadlineMs))
+        {
+            // The peer did not complete the close handshake (or stopped reading) in time.
+            Abort();
+            return;
+        }
+
+        long idle = nowMs - Volatile.Read(ref _lastReceiveMs);
+        long interval = (long)_options.KeepAliveInterval.TotalMilliseconds;
+        if (idle >= 2 * interval)
+        {
+            Close(CloseCode.GoingAway, "keep-alive expired"u8);
+        }
+        else if (idle >= interval && nowMs - _lastPingMs >= interval)
+        {
+            _lastPingMs = nowMs;
+            Enqueue(OutboundFrame.Control(WebSocketOpcode.Ping, default));
+        }
+
+        _session?.OnTick(nowMs);
+    }
+
+    /// <summary>Ends the connection at once, without a close handshake.</summary>
+    public void Abort()
+    {
+        _context.Abort(new ConnectionAbortedException("ConnMsg aborted the connection."));
+    }
+}
