@@ -1,0 +1,77 @@
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ConnMsg.Client.Tests.Infrastructure;
+
+/// <summary>
+/// A scripted connmsg.v1 peer on loopback for what the demo gateway cannot do (Appendix A has no op that makes the
+/// server send a Req to the client). Everything else is tested against the real gateway.
+/// </summary>
+internal sealed class ScriptedServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ScriptedServer(WebApplication app, Uri webSocketUri)
+    {
+        _app = app;
+        WebSocketUri = webSocketUri;
+    }
+
+    public Uri WebSocketUri { get; }
+
+    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, Task> script)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.UseWebSockets();
+        app.Map("/ws", async context =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                context.Response.StatusCode = 400;
+                return;
+            }
+
+            using var socket = await context.WebSockets.AcceptWebSocketAsync("connmsg.v1");
+            await script(socket);
+        });
+        await app.StartAsync();
+        var http = new Uri(app.Urls.First());
+        return new ScriptedServer(app, new Uri($"ws://127.0.0.1:{http.Port}/ws"));
+    }
+
+    public static Task SendAsync(WebSocket socket, string json)
+        => socket.SendAsync(Encoding.UTF8.GetBytes(json), WebSocketMessageType.Text, true, CancellationToken.None);
+
+    public static async Task<string> ReceiveAsync(WebSocket socket)
+    {
+        var buffer = new byte[64 * 1024];
+        int count = 0;
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                throw new WebSocketException("closed by the client");
+            }
+
+            count += result.Count;
+            if (result.EndOfMessage)
+            {
+                return Encoding.UTF8.GetString(buffer, 0, count);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using ConnMsg.Client.Tests.Infrastructure;
+using static ConnMsg.Client.Tests.Infrastructure.TestClients;
+
+namespace ConnMsg.Client.Tests;
+
+/// <summary>Server-initiated requests answered by <see cref="ConnMsgClient.OnRequest(string, Func{ReadOnlyMemory{byte}, CancellationToken, ValueTask{ReadOnlyMemory{byte}}})"/>.</summary>
+public sealed class ServerRequestTests
+{
+    [Fact]
+    public async Task ClientAnswersServerRequestsWithCfmOrRejEchoingTheIdVerbatim()
+    {
+        var answers = new TaskCompletionSource<Dictionary<string, JsonElement>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var clientReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"$session","data":{"id":"s1","keepAlive":15,"maxMessage":65536,"maxInFlight":256}}""");
+            await clientReady.Task;
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":"abc","op":"calc.add","data":{"a":2,"b":3}}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":7,"op":"calc.unknown"}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":8,"op":"calc.refuse","data":{}}""");
+            await ScriptedServer.SendAsync(socket, """{"op":"$ping","data":[1,2],"id":9,"type":"req","extra":{"ignored":true}}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":10,"op":"calc.crash"}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":11,"op":"calc.add","data":"not an object"}""");
+            var byId = new Dictionary<string, JsonElement>();
+            while (byId.Count < 6)
+            {
+                var answer = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket)).RootElement;
+                byId[answer.GetProperty("id").GetRawText()] = answer;
+            }
+
+            answers.SetResult(byId);
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+        using var add = client.OnRequest("calc.add", TestJsonContext.Default.AddRequest, TestJsonContext.Default.AddResult,
+            (request, _) => ValueTask.FromResult(new AddResult(request!.A + request.B)));
+        using var refuse = client.OnRequest("calc.refuse", (_, _) => throw new ConnMsgRejectedException("forbidden", "not you"));
+        using var crash = client.OnRequest("calc.crash", (_, _) => throw new InvalidOperationException("secret internals"));
+        clientReady.SetResult();
+
+        var byId = await answers.Task.Within();
+        done.SetResult();
+
+        Assert.Equal("cfm", byId["\"abc\""].GetProperty("type").GetString());
+        Assert.Equal(5, byId["\"abc\""].GetProperty("data").GetProperty("sum").GetInt32());
+        Assert.Equal("rej", byId["7"].GetProperty("type").GetString());
+        Assert.Equal("unknown_op", byId["7"].GetProperty("code").GetString());
+        Assert.Equal("forbidden", byId["8"].GetProperty("code").GetString());
+        Assert.Equal("not you", byId["8"].GetProperty("reason").GetString());
+        Assert.Equal("cfm", byId["9"].GetProperty("type").GetString());
+        Assert.Equal("[1,2]", byId["9"].GetProperty("data").GetRawText());
+        Assert.Equal("internal", byId["10"].GetProperty("code").GetString());
+        Assert.DoesNotContain("secret", byId["10"].GetRawText());
+        Assert.Equal("invalid_argument", byId["11"].GetProperty("code").GetString());
+        Assert.Equal(65536, client.Session!.MaxMessage);
+    }
+
+    [Fact]
+    public async Task SecondHandlerForTheSameOpIsRefusedAndDisposingFreesIt()
+    {
+        var server = await ScriptedServer.StartAsync(socket => ScriptedServer.ReceiveAsync(socket));
+        await using (server)
+        {
+            await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options() with { SessionWaitTimeout = TimeSpan.Zero });
+            var first = client.OnRequest("x.y", (d, _) => ValueTask.FromResult(d));
+
+            Assert.Throws<InvalidOperationException>(() => client.OnRequest("x.y", (d, _) => ValueTask.FromResult(d)));
+            first.Dispose();
+            using var second = client.OnRequest("x.y", (d, _) => ValueTask.FromResult(d));
+            Assert.NotNull(second);
+        }
+    }
+
+    [Fact]
+    public async Task SessionLimitFromTheServerIsEnforced()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"$session","data":{"id":"s2","keepAlive":15,"maxMessage":100,"maxInFlight":4}}""");
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        var e = await Assert.ThrowsAsync<ConnMsgMessageTooLargeException>(
+            () => client.RequestAsync("echo", Json("\"" + new string('x', 100) + "\""))).Within();
+        done.SetResult();
+
+        Assert.Equal(100, e.Limit);
+        Assert.Equal(4, client.Session!.MaxInFlight);
+        Assert.Equal("s2", client.Session.Id);
+    }
+}
