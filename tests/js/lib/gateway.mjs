@@ -35,7 +35,7 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
  * Returns `{ port, http, ws, stop(), output() }`. Env: CONNMSG_GATEWAY_DLL (the gateway to start),
  * CONNMSG_GATEWAY_CWD (its working folder), CONNMSG_GATEWAY_URL (use a running gateway instead).
  */
-export async function startGateway({ deadlineMs = 60000 } = {}) {
+export async function startGateway({ deadlineMs = 60000, args = [] } = {}) {
   if (process.env.CONNMSG_GATEWAY_URL) {
     // An already running gateway (e.g. under a debugger): use it, do not start or stop anything.
     const http = process.env.CONNMSG_GATEWAY_URL.replace(/\/+$/, '');
@@ -48,7 +48,7 @@ export async function startGateway({ deadlineMs = 60000 } = {}) {
   const port = await freePort();
   const http = `http://127.0.0.1:${port}`;
   let log = '';
-  const child = spawn('dotnet', [gatewayDll, '--urls', http], {
+  const child = spawn('dotnet', [gatewayDll, '--urls', http, ...args], {
     cwd: existsSync(gatewayCwd) ? gatewayCwd : path.dirname(gatewayDll),
     env: { ...process.env, DOTNET_NOLOGO: '1', ASPNETCORE_ENVIRONMENT: process.env.ASPNETCORE_ENVIRONMENT ?? 'Development' },
     stdio: ['ignore', 'pipe', 'pipe'],
