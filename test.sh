@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the repository: the .NET suites (server, client) and the JavaScript suites
+# (connmsg.js, Node `ws` interop, the demo page in headless Chromium), all against real listeners on loopback.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+dotnet build ConnMsg.sln -c Debug -nologo -v quiet
+dotnet test ConnMsg.sln -c Debug --no-build -nologo --logger "console;verbosity=normal"
+
+# Steady-state hot paths must not allocate: a fast check beside the BenchmarkDotNet suites.
+if [ -f bench/ConnMsg.Bench/ConnMsg.Bench.csproj ]; then
+  dotnet run -c Release --project bench/ConnMsg.Bench -- --verify-zero-alloc
+fi
+
+cd tests/js
+[ -d node_modules ] || npm ci --no-audit --no-fund
+CONNMSG_GATEWAY_DLL="${CONNMSG_GATEWAY_DLL:-$PWD/../../src/ConnMsg.Gateway/bin/Debug/net10.0/ConnMsg.Gateway.dll}" npm test
