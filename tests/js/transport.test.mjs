@@ -2,6 +2,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import crypto from 'node:crypto';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { startGateway, repoRoot } from './lib/gateway.mjs';
@@ -188,5 +190,169 @@ describe('HTTP on the same port', () => {
 
   test('an unknown path answers 404', async () => {
     assert.equal((await fetch(`${gw.http}/no/such/thing`)).status, 404);
+  });
+});
+
+describe('envelope rules (PROTOCOL.md 3, 4)', () => {
+  const badMessages = [
+    ['a req without id', { type: 'req', op: 'echo' }, null],
+    ['a JSON array', [1, 2], null],
+    ['a message without type', { id: 11, op: 'echo' }, 11],
+    ['a negative id', { type: 'req', id: -1, op: 'echo' }, -1],
+    ['a fractional id', { type: 'req', id: 1.5, op: 'echo' }, 1.5],
+    ['an id over 2^53-1', { type: 'req', id: 2 ** 53, op: 'echo' }, 2 ** 53],
+    ['an empty string id', { type: 'req', id: '', op: 'echo' }, ''],
+    ['a string id of 65 characters', { type: 'req', id: 'i'.repeat(65), op: 'echo' }, 'i'.repeat(65)],
+    ['an op with a space', { type: 'req', id: 12, op: 'bad op' }, 12],
+    ['an op of 129 bytes', { type: 'req', id: 13, op: 'o'.repeat(129) }, 13],
+    ['a req without op', { type: 'req', id: 14 }, 14],
+  ];
+  for (const [what, msg] of badMessages) {
+    test(`${what} is answered bad_message and the connection stays open`, async () => {
+      const ws = await open();
+      await ws.next((m) => m.topic === '$session');
+      ws.send(JSON.stringify(msg));
+      const rej = await ws.next((m) => m.type === 'rej');
+      assert.equal(rej.code, 'bad_message', JSON.stringify(rej));
+      ws.send(JSON.stringify({ type: 'req', id: 'after', op: 'echo', data: 1 }));
+      assert.equal((await ws.next(answerTo('after'))).type, 'cfm');
+    });
+  }
+
+  test('id 0 and a string id of 64 characters are valid', async () => {
+    const ws = await open();
+    const long = 'j'.repeat(64);
+    for (const id of [0, long]) {
+      ws.send(JSON.stringify({ type: 'req', id, op: 'echo', data: 'ok' }));
+      assert.deepEqual(await ws.next(answerTo(id)), { type: 'cfm', id, data: 'ok' });
+    }
+  });
+
+  test('an unknown reserved op ($nope) is rejected unknown_op', async () => {
+    const ws = await open();
+    ws.send(JSON.stringify({ type: 'req', id: 1, op: '$nope' }));
+    assert.equal((await ws.next(answerTo(1))).code, 'unknown_op');
+  });
+
+  test(`request ${256 + 1} while 256 are in flight is rejected overloaded; the others complete`, async () => {
+    const ws = await open();
+    for (let id = 1; id <= 256; id++) ws.send(JSON.stringify({ type: 'req', id, op: 'sleep', data: { ms: 1500 } }));
+    ws.send(JSON.stringify({ type: 'req', id: 257, op: 'echo', data: 'one too many' }));
+    const over = await ws.next(answerTo(257));
+    assert.equal(over.type, 'rej');
+    assert.equal(over.code, 'overloaded');
+    const answers = await Promise.all(Array.from({ length: 256 }, (_, i) => ws.next(answerTo(i + 1), 10000)));
+    assert.ok(answers.every((a) => a.type === 'cfm'), 'every accepted request is answered cfm');
+  });
+
+  test('$unsubscribe of a topic never subscribed is confirmed', async () => {
+    const ws = await open();
+    ws.send(JSON.stringify({ type: 'req', id: 1, op: '$unsubscribe', data: { topic: 'never.subscribed' } }));
+    assert.equal((await ws.next(answerTo(1))).type, 'cfm');
+  });
+
+  test('one Ind reaches every subscriber as the same text, and a topic\'s Inds arrive in publish order', async () => {
+    const topic = `history.fanout${Date.now()}`;
+    const subs = await Promise.all([open(), open(), open()]);
+    const raw = subs.map(() => []);
+    subs.forEach((ws, i) => ws.on('message', (d) => { const t = d.toString(); if (t.includes(topic) && t.includes('"ind"')) raw[i].push(t); }));
+    await Promise.all(subs.map(async (ws, i) => {
+      ws.send(JSON.stringify({ type: 'req', id: 's', op: '$subscribe', data: { topic } }));
+      assert.equal((await ws.next(answerTo('s'))).type, 'cfm');
+    }));
+    const pub = await open();
+    for (let n = 1; n <= 50; n++) pub.send(JSON.stringify({ type: 'req', id: n, op: 'publish', data: { topic, data: { n } } }));
+    for (let n = 1; n <= 50; n++) assert.equal((await pub.next(answerTo(n))).data.subscribers, 3);
+    await Promise.all(subs.map((ws) => ws.next((m) => m.type === 'ind' && m.seq === 50)));
+    assert.deepEqual(raw[1], raw[0]);
+    assert.deepEqual(raw[2], raw[0]);
+    assert.deepEqual(raw[0].map((t) => JSON.parse(t).seq), Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+});
+
+describe('handshake errors (PROTOCOL.md 7) and framing (RFC 6455)', () => {
+  /** Sends raw HTTP and resolves with the response head (status line and headers). */
+  function rawHttp(head) {
+    return within(new Promise((resolve, reject) => {
+      const sock = net.connect(gw.port, '127.0.0.1', () => sock.write(head));
+      let buf = '';
+      sock.setEncoding('latin1');
+      sock.on('data', (d) => { buf += d; if (buf.includes('\r\n\r\n')) { sock.destroy(); resolve(buf); } });
+      sock.on('error', reject);
+      sock.on('close', () => resolve(buf));
+    }), 5000, 'raw HTTP response');
+  }
+  const upgrade = (lines) => `${lines.join('\r\n')}\r\n\r\n`;
+  const key = () => crypto.randomBytes(16).toString('base64');
+
+  test('an upgrade without Sec-WebSocket-Key is refused with 400', async () => {
+    const res = await rawHttp(upgrade(['GET /ws HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13']));
+    assert.match(res, /^HTTP\/1\.1 400 /);
+  });
+
+  test('an upgrade with a malformed Sec-WebSocket-Key is refused with 400', async () => {
+    const res = await rawHttp(upgrade(['GET /ws HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: not-base64-of-16-bytes']));
+    assert.match(res, /^HTTP\/1\.1 400 /);
+  });
+
+  test('an upgrade with POST is refused with 400', async () => {
+    const res = await rawHttp(upgrade(['POST /ws HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${key()}`, 'Content-Length: 0']));
+    assert.match(res, /^HTTP\/1\.1 400 /);
+  });
+
+  /** Completes a handshake by hand; resolves with the socket and a promise of the close code it receives. */
+  async function rawSocket() {
+    const sock = net.connect(gw.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(upgrade(['GET /ws HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Key: ${key()}`, 'Sec-WebSocket-Protocol: connmsg.v1']));
+    let buf = Buffer.alloc(0);
+    let headDone = false;
+    let gotHead;
+    const head = new Promise((r) => { gotHead = r; });
+    const closeCode = new Promise((resolve) => {
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        if (!headDone) {
+          const i = buf.indexOf('\r\n\r\n');
+          if (i < 0) return;
+          gotHead(buf.subarray(0, i).toString('latin1'));
+          buf = buf.subarray(i + 4);
+          headDone = true;
+        }
+        // Walk the server's (unmasked) frames, looking for a close frame.
+        while (buf.length >= 2) {
+          let len = buf[1] & 0x7f;
+          let off = 2;
+          if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
+          else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+          if (buf.length < off + len) return;
+          const opcode = buf[0] & 0x0f;
+          if (opcode === 0x8) { resolve(len >= 2 ? buf.readUInt16BE(off) : 1005); return; }
+          buf = buf.subarray(off + len);
+        }
+      });
+      sock.on('close', () => resolve(null));
+      sock.on('error', () => {});
+    });
+    assert.match(await within(head, 5000, 'handshake'), /^HTTP\/1\.1 101 /);
+    return { sock, closeCode };
+  }
+
+  test('an unmasked client frame closes the connection with 1002', async () => {
+    const { sock, closeCode } = await rawSocket();
+    const payload = Buffer.from(JSON.stringify({ type: 'req', id: 1, op: 'echo' }));
+    sock.write(Buffer.concat([Buffer.from([0x81, payload.length]), payload]));
+    assert.equal(await within(closeCode, 5000, 'close frame'), 1002);
+    sock.destroy();
+  });
+
+  test('a frame with a reserved bit set closes the connection with 1002', async () => {
+    const { sock, closeCode } = await rawSocket();
+    const mask = crypto.randomBytes(4);
+    const payload = Buffer.from('{}');
+    const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+    sock.write(Buffer.concat([Buffer.from([0x81 | 0x40, 0x80 | payload.length]), mask, masked]));
+    assert.equal(await within(closeCode, 5000, 'close frame'), 1002);
+    sock.destroy();
   });
 });
