@@ -1,4 +1,3 @@
-using System.Net;
 using System.Reflection;
 using ConnMsg.Gateway.Demo;
 using ConnMsg.Hosting;
@@ -21,16 +20,9 @@ public static class GatewayApp
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
 
-        string urls = builder.Configuration["urls"] is { Length: > 0 } configured ? configured : DefaultUrl;
-        // The endpoints are bound below with the ConnMsg connection handler; clear the setting so Kestrel does not also bind them.
-        builder.WebHost.UseSetting("urls", string.Empty);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-            {
-                Listen(kestrel, url);
-            }
-        });
+        // Every endpoint Kestrel binds (from --urls, ASPNETCORE_URLS or Kestrel:Endpoints) speaks ConnMsg.
+        builder.WebHost.UseUrls(builder.Configuration["urls"] is { Length: > 0 } urls ? urls : DefaultUrl);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UseConnMsg()));
 
         ConnMsgBuilder connmsg = builder.Services.AddConnMsg();
         DemoService.Map(connmsg, builder.Configuration.GetValue("Demo:ServerRequests", false));
@@ -40,24 +32,6 @@ public static class GatewayApp
 
     /// <summary>Drops every live connection without a close handshake: lets tests simulate a network failure.</summary>
     public static void AbortConnections(WebApplication app) => app.Services.GetRequiredService<IConnMsgServer>().AbortAll();
-
-    private static void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions kestrel, string url)
-    {
-        var uri = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
-        if (uri.Scheme != "http")
-        {
-            throw new InvalidOperationException($"Only http:// endpoints are supported by the gateway's command line (got '{url}'); terminate TLS in front of it or configure Kestrel in code.");
-        }
-
-        if (uri.Host == "localhost")
-        {
-            kestrel.ListenLocalhost(uri.Port, l => l.UseConnMsg());
-        }
-        else
-        {
-            kestrel.Listen(IPAddress.Parse(uri.Host.Trim('[', ']')), uri.Port, l => l.UseConnMsg());
-        }
-    }
 
     private static void MapStaticContent(ConnMsgBuilder connmsg)
     {

@@ -33,7 +33,7 @@ public static class ConnMsgServiceCollectionExtensions
         {
             o.Validate();
             return true;
-        });
+        }).ValidateOnStart();
 
         // Frames are parsed once whole, so the transport must be able to buffer the largest one.
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<ConnMsgOptions>>((socket, connmsg) =>

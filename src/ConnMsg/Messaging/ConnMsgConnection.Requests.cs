@@ -8,7 +8,8 @@ namespace ConnMsg.Messaging;
 public sealed partial class ConnMsgConnection
 {
     // Server-initiated requests (PROTOCOL.md §1: both peers are equal). Their own id space, numbers from 1.
-    private readonly ConcurrentDictionary<long, TaskCompletionSource<byte[]>> _outbound = new();
+    private ConcurrentDictionary<long, TaskCompletionSource<byte[]>>? _outboundStore;
+    private ConcurrentDictionary<long, TaskCompletionSource<byte[]>> _outbound => LazyInitializer.EnsureInitialized(ref _outboundStore);
     private long _nextOutboundId;
 
     /// <summary>
@@ -65,7 +66,7 @@ public sealed partial class ConnMsgConnection
     private void OnAnswer(ReadOnlySpan<byte> json, in Envelope envelope)
     {
         // Our ids are plain positive integers; anything else cannot be ours and is ignored, as are late answers.
-        if (!Utf8Parser.TryParse(json[envelope.Id], out long id, out int consumed) || consumed != envelope.Id.End.Value - envelope.Id.Start.Value
+        if (_outboundStore is null || !Utf8Parser.TryParse(json[envelope.Id], out long id, out int consumed) || consumed != envelope.Id.End.Value - envelope.Id.Start.Value
             || !_outbound.TryRemove(id, out TaskCompletionSource<byte[]>? answer))
         {
             return;
@@ -86,6 +87,11 @@ public sealed partial class ConnMsgConnection
 
     private void FailPendingOutboundRequests()
     {
+        if (_outboundStore is null)
+        {
+            return;
+        }
+
         foreach (KeyValuePair<long, TaskCompletionSource<byte[]>> pending in _outbound)
         {
             pending.Value.TrySetCanceled(Closed);

@@ -41,7 +41,9 @@ public sealed partial class ConnMsgConnection
     public CancellationToken Closed => _closed.Token;
 
     /// <summary>Per-connection items for the application's own use.</summary>
-    public ConcurrentDictionary<string, object?> Items { get; } = new();
+    public ConcurrentDictionary<string, object?> Items => LazyInitializer.EnsureInitialized(ref _items);
+
+    private ConcurrentDictionary<string, object?>? _items;
 
     /// <summary>The state object created for this connection by <see cref="Hosting.ConnMsgBuilder.WithState{TState}(Func{ConnMsgConnection, TState})"/>.</summary>
     /// <exception cref="InvalidOperationException">No state of that type was configured.</exception>
