@@ -41,6 +41,7 @@ public sealed class ServerRequestTests
         clientReady.SetResult();
 
         var byId = await answers.Task.Within();
+        Assert.Equal(65536, client.Session!.MaxMessage); // before the script ends and the server closes
         done.SetResult();
 
         Assert.Equal("cfm", byId["\"abc\""].GetProperty("type").GetString());
@@ -54,7 +55,6 @@ public sealed class ServerRequestTests
         Assert.Equal("internal", byId["10"].GetProperty("code").GetString());
         Assert.DoesNotContain("secret", byId["10"].GetRawText());
         Assert.Equal("invalid_argument", byId["11"].GetProperty("code").GetString());
-        Assert.Equal(65536, client.Session!.MaxMessage);
     }
 
     [Fact]
