@@ -62,6 +62,8 @@ export interface ConnMsgOptions {
   pingInterval?: number;
   /** No answer to `$ping` within this many ms: the connection is dead; reconnect. Default 10000. */
   pingTimeout?: number;
+  /** A connection that stays open this long (ms) resets the reconnect backoff to `minDelay`. Default 5000. */
+  stableAfter?: number;
   /** Backoff settings, or `false` to never reconnect. */
   reconnect?: ReconnectOptions | false;
 }

@@ -15,6 +15,7 @@ const DEFAULTS = Object.freeze({
   connectTimeout: 10000,
   pingInterval: 15000,
   pingTimeout: 10000,
+  stableAfter: 5000, // a connection open this long resets the reconnect backoff
   reconnect: Object.freeze({ minDelay: 500, maxDelay: 30000, factor: 2, jitter: 0.5, maxRetries: Infinity }),
 });
 
@@ -86,6 +87,7 @@ export class ConnMsgClient {
   #attempt = 0;
   #reconnectTimer = null;
   #connectTimer = null;
+  #stableTimer = null;
   #pingTimer = null;
   #pingInFlight = false;
   #session = null;
@@ -315,7 +317,9 @@ export class ConnMsgClient {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = null;
     this.#everOpened = true;
-    this.#attempt = 0;
+    // The backoff starts over only once a connection has lasted: a server that accepts and at once
+    // closes (refused credentials, say) must not be hammered at the shortest delay.
+    this.#stableTimer = setTimeout(() => { this.#attempt = 0; }, this.#opts.stableAfter);
     this.#setState('open');
     this.#startPing();
     // Subscriptions first, then requests that waited, each in the order they were made.
@@ -331,6 +335,8 @@ export class ConnMsgClient {
     this.#ws = null;
     clearTimeout(this.#connectTimer);
     this.#connectTimer = null;
+    clearTimeout(this.#stableTimer);
+    this.#stableTimer = null;
     clearInterval(this.#pingTimer);
     this.#pingTimer = null;
     this.#pingInFlight = false;

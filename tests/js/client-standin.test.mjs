@@ -8,7 +8,7 @@ import { ConnMsgClient, ConnMsgRejected, ConnMsgError } from '../../src/connmsg-
 import { nextEvent, deferred, within, collector } from './lib/util.mjs';
 
 /** A programmable connmsg.v1 peer. `onReq(msg, sock)` answers requests; default: echo / $ping. */
-function standin({ session = { id: 's1', keepAlive: 15, maxMessage: 65536, maxInFlight: 256 }, refuse = () => false, onReq } = {}) {
+function standin({ session = { id: 's1', keepAlive: 15, maxMessage: 65536, maxInFlight: 256 }, refuse = () => false, hangUp = () => false, onReq } = {}) {
   const sockets = new Set();
   const connections = [];
   let handshakes = 0;
@@ -24,6 +24,7 @@ function standin({ session = { id: 's1', keepAlive: 15, maxMessage: 65536, maxIn
     connections.push(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.send(JSON.stringify({ type: 'ind', topic: '$session', data: session }));
+    if (hangUp(connections.length)) { sock.close(1008, 'go away'); return; }
     sock.on('message', (raw) => {
       const msg = JSON.parse(raw.toString());
       sock.emit('connmsg', msg);
@@ -121,6 +122,26 @@ describe('connmsg.js against a stand-in peer', () => {
       assert.equal(delays.length, 6);
       delays.forEach((d, i) => {
         const base = Math.min(300, 40 * 2 ** i);
+        assert.ok(d >= base * 0.5 - 1 && d <= base, `delay ${i} = ${d}, expected within [${base / 2}, ${base}]`);
+      });
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('a server that accepts and at once closes does not reset the backoff', async () => {
+    const srv = standin({ hangUp: (n) => n <= 4 });
+    await srv.ready;
+    const delays = [];
+    const client = new ConnMsgClient(srv.url, opts({ reconnect: { minDelay: 40, maxDelay: 1000, factor: 2, jitter: 0.5 } }));
+    client.on('state', (e) => { if (e.state === 'reconnecting' && e.delay !== undefined) delays.push(e.delay); });
+    try {
+      // Four short-lived connections, then one that lasts.
+      await nextEvent(client, 'state', (e) => e.state === 'open' && srv.connections.length === 5, 10000);
+      assert.equal(delays.length, 4);
+      delays.forEach((d, i) => {
+        const base = 40 * 2 ** i;
         assert.ok(d >= base * 0.5 - 1 && d <= base, `delay ${i} = ${d}, expected within [${base / 2}, ${base}]`);
       });
     } finally {
