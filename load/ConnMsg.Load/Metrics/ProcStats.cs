@@ -28,6 +28,39 @@ public static class ProcStats
         }
     }
 
+    /// <summary>Busy CPU time of the whole machine (all cores, everything but idle and iowait) from <c>/proc/stat</c>.</summary>
+    public static bool TryReadMachineBusy(out TimeSpan busy)
+    {
+        busy = default;
+        try
+        {
+            using var reader = new StreamReader("/proc/stat");
+            string? line = reader.ReadLine();
+            if (line is null || !line.StartsWith("cpu ", StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            long total = 0;
+            for (int i = 1; i < f.Length && i <= 8; i++)
+            {
+                // user nice system idle iowait irq softirq steal: skip idle (4) and iowait (5).
+                if (i is not (4 or 5))
+                {
+                    total += long.Parse(f[i], CultureInfo.InvariantCulture);
+                }
+            }
+
+            busy = TimeSpan.FromSeconds(total / ClockTicksPerSecond);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>VmRSS of <paramref name="pid"/> in KiB; false when it cannot be read.</summary>
     public static bool TryReadRssKb(int pid, out long kb)
     {

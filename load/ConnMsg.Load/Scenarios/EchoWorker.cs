@@ -69,9 +69,20 @@ public sealed class EchoWorker : IWsMessageHandler
     public void Listen(CancellationToken cancellationToken) =>
         ReceiveLoop = _connection.RunReceiveLoopAsync(this, cancellationToken);
 
-    /// <summary>Starts sending: fills every slot now (closed loop) or starts the pacing loop.</summary>
-    public Task StartAsync(CancellationToken cancellationToken) =>
-        _ratePerSecond > 0 ? Task.Run(() => PaceAsync(cancellationToken), cancellationToken) : SendFreeSlotsAsync(int.MaxValue).AsTask();
+    /// <summary>The pacing loop in paced mode; completes after <see cref="Stop"/>.</summary>
+    public Task Pacing { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Starts sending: fills every slot now (closed loop) or starts the pacing loop; returns once started.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_ratePerSecond > 0)
+        {
+            Pacing = Task.Run(() => PaceAsync(cancellationToken), cancellationToken);
+            return Task.CompletedTask;
+        }
+
+        return SendFreeSlotsAsync(int.MaxValue).AsTask();
+    }
 
     /// <summary>Stops sending new requests; answers still in flight are read.</summary>
     public void Stop() => _stopping = true;

@@ -55,11 +55,20 @@ public sealed class FanoutPublisher : IWsMessageHandler
     /// <summary>The connection.</summary>
     public RawWsConnection Connection => _connection;
 
-    /// <summary>Starts reading answers and sending publishes.</summary>
+    /// <summary>The pacing loop in rate mode; completes after <see cref="Stop"/>.</summary>
+    public Task Pacing { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Starts reading answers and sending publishes; returns once sending has started.</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
         ReceiveLoop = _connection.RunReceiveLoopAsync(this, cancellationToken);
-        return _rate > 0 ? Task.Run(() => PaceAsync(cancellationToken), cancellationToken) : SendAsync(_window).AsTask();
+        if (_rate > 0)
+        {
+            Pacing = Task.Run(() => PaceAsync(cancellationToken), cancellationToken);
+            return Task.CompletedTask;
+        }
+
+        return SendAsync(_window).AsTask();
     }
 
     /// <summary>Stops sending.</summary>

@@ -14,6 +14,11 @@ public sealed record MeasuredWindow(CpuSnapshot Start, CpuSnapshot End, long Ope
     /// <summary>The server's CPU seconds in the window, or NaN.</summary>
     public double ServerCpuSeconds => End.Server is TimeSpan e && Start.Server is TimeSpan s ? (e - s).TotalSeconds : double.NaN;
 
+    /// <summary>CPU seconds used on the machine by neither the driver nor the server (other tenants, builds), or NaN.</summary>
+    public double OtherCpuSeconds => End.Machine is TimeSpan e && Start.Machine is TimeSpan s
+        ? Math.Max(0, (e - s).TotalSeconds - DriverCpuSeconds - (double.IsNaN(ServerCpuSeconds) ? 0 : ServerCpuSeconds))
+        : double.NaN;
+
     /// <summary>The driver's CPU seconds in the window.</summary>
     public double DriverCpuSeconds => (End.Driver - Start.Driver).TotalSeconds;
 }

@@ -141,6 +141,16 @@ public static class ScenarioRunner
             result.Notes.Add("Server CPU not measured: give --server-pid (Linux /proc) to get server CPU-µs per message.");
         }
 
+        if (!double.IsNaN(window.OtherCpuSeconds))
+        {
+            double other = window.OtherCpuSeconds / seconds * 100;
+            result.Add("other_cpu_pct", "Other CPU load on the machine", other, "% of a core");
+            if (other > 15)
+            {
+                result.Notes.Add($"Other processes used {other:0}% of a core during the window: the machine was not quiet, so figures are noisy and understated.");
+            }
+        }
+
         if (window.DriverCpuSeconds / seconds > 0.9)
         {
             result.Notes.Add("The driver used over 90% of a core: it may have been the bottleneck of this run.");

@@ -1,0 +1,29 @@
+namespace ConnMsg.Load.Bench;
+
+/// <summary>A server the bench can build, start and drive.</summary>
+/// <param name="Name">Short name used in labels (<c>connmsg</c>, <c>middleware</c>, <c>signalr</c>).</param>
+/// <param name="Title">Display name.</param>
+/// <param name="Project">The .csproj, relative to the repository root.</param>
+/// <param name="Dll">The built assembly, relative to the repository root.</param>
+/// <param name="Port">The loopback port it is started on.</param>
+/// <param name="Path">The WebSocket (or hub) path.</param>
+public sealed record ServerSpec(string Name, string Title, string Project, string Dll, int Port, string Path)
+{
+    /// <summary>The <c>--urls</c> value it is started with.</summary>
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    /// <summary>The driver's <c>--target</c>.</summary>
+    public string Target => Url + Path;
+
+    /// <summary>The ConnMsg gateway under test.</summary>
+    public static ServerSpec ConnMsg { get; } = new("connmsg", "ConnMsg gateway", "src/ConnMsg.Gateway/ConnMsg.Gateway.csproj",
+        "src/ConnMsg.Gateway/bin/Release/net10.0/ConnMsg.Gateway.dll", 8080, "/ws");
+
+    /// <summary>The UseWebSockets + System.Text.Json baseline.</summary>
+    public static ServerSpec Middleware { get; } = new("middleware", "Middleware baseline", "load/baselines/ConnMsg.Baseline.Middleware/ConnMsg.Baseline.Middleware.csproj",
+        "load/baselines/ConnMsg.Baseline.Middleware/bin/Release/net10.0/ConnMsg.Baseline.Middleware.dll", 5081, "/ws");
+
+    /// <summary>The SignalR hub baseline.</summary>
+    public static ServerSpec SignalR { get; } = new("signalr", "SignalR baseline", "load/baselines/ConnMsg.Baseline.SignalR/ConnMsg.Baseline.SignalR.csproj",
+        "load/baselines/ConnMsg.Baseline.SignalR/bin/Release/net10.0/ConnMsg.Baseline.SignalR.dll", 5082, "/hub");
+}
