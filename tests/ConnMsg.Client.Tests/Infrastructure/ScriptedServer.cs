@@ -23,12 +23,16 @@ internal sealed class ScriptedServer : IAsyncDisposable
 
     public Uri WebSocketUri { get; }
 
-    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, Task> script)
+    public static Task<ScriptedServer> StartAsync(Func<WebSocket, Task> script) => StartAsync((socket, _) => script(socket));
+
+    /// <summary>Runs <paramref name="script"/> per accepted connection with its 0-based index, so reconnects can be scripted.</summary>
+    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
+        int connections = -1;
         app.UseWebSockets();
         app.Map("/ws", async context =>
         {
@@ -39,7 +43,7 @@ internal sealed class ScriptedServer : IAsyncDisposable
             }
 
             using var socket = await context.WebSockets.AcceptWebSocketAsync("connmsg.v1");
-            await script(socket);
+            await script(socket, Interlocked.Increment(ref connections));
         });
         await app.StartAsync();
         var http = new Uri(app.Urls.First());

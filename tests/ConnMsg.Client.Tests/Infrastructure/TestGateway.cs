@@ -16,9 +16,10 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public Uri WebSocketUri { get; }
 
-    public static async Task<TestGateway> StartAsync()
+    /// <param name="args">Extra command-line settings, e.g. <c>--Demo:ServerRequests=true</c>.</param>
+    public static async Task<TestGateway> StartAsync(params string[] args)
     {
-        var app = GatewayApp.Create(["--urls", "http://127.0.0.1:0"]);
+        var app = GatewayApp.Create(["--urls", "http://127.0.0.1:0", .. args]);
         await app.StartAsync();
         var http = new Uri(app.Urls.First());
         return new TestGateway(app, new Uri($"ws://127.0.0.1:{http.Port}/ws"));

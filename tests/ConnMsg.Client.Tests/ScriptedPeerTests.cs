@@ -1,0 +1,106 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using ConnMsg.Client.Tests.Infrastructure;
+using static ConnMsg.Client.Tests.Infrastructure.TestClients;
+
+namespace ConnMsg.Client.Tests;
+
+/// <summary>
+/// Client behaviour that a correct gateway never provokes: overlapping replays, malformed messages.
+/// A scripted peer stands in for a buggy or future server.
+/// </summary>
+public sealed class ScriptedPeerTests
+{
+    private const string Session = """{"type":"ind","topic":"$session","data":{"id":"s","keepAlive":15,"maxMessage":65536,"maxInFlight":256}}""";
+
+    [Fact]
+    public async Task ResubscribeAsksSinceLastSeenSeqAndDropsReplayedDuplicates()
+    {
+        var sinceAsked = new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var subscribe = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            string id = subscribe.RootElement.GetProperty("id").GetRawText();
+            if (index == 0)
+            {
+                await ScriptedServer.SendAsync(socket, $$$"""{"type":"cfm","id":{{{id}}},"data":{"seq":0}}""");
+                await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"history.t","seq":1,"data":{"n":1}}""");
+                await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"history.t","seq":2,"data":{"n":2}}""");
+                await sawTwo.Task;
+                socket.Abort(); // a network failure, not a close handshake
+                return;
+            }
+
+            sinceAsked.TrySetResult(subscribe.RootElement.GetProperty("data").TryGetProperty("since", out var since) ? since.GetInt64() : null);
+
+            // An overlapping replay (seq 2 again), then live Inds.
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"history.t","seq":2,"data":{"n":2}}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"history.t","seq":3,"data":{"n":3}}""");
+            await ScriptedServer.SendAsync(socket, $$$"""{"type":"cfm","id":{{{id}}},"data":{"recovered":true}}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"history.t","seq":4,"data":{"n":4}}""");
+            await done.Task;
+        });
+        var logger = new TestLogger();
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger));
+        var seqs = Channel.CreateUnbounded<long>();
+        await using var subscription = await client.SubscribeAsync("history.t", ind =>
+        {
+            seqs.Writer.TryWrite(ind.Seq!.Value);
+            if (ind.Seq == 2)
+            {
+                sawTwo.TrySetResult();
+            }
+        }).Within();
+
+        var seen = new List<long>();
+        while (seen.Count < 4)
+        {
+            seen.Add(await seqs.Reader.ReadAsync().AsTask().Within());
+        }
+
+        done.SetResult();
+        Assert.Equal([1, 2, 3, 4], seen);
+        Assert.Equal(2, await sinceAsked.Task.Within());
+        await logger.WaitForAsync(7).Within(); // DuplicateIndDropped
+    }
+
+    [Fact]
+    public async Task MalformedMessagesAreSurvivedAndAnUnreadableRequestIsAnsweredBadMessage()
+    {
+        var answers = new TaskCompletionSource<Dictionary<string, JsonElement>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            await ScriptedServer.SendAsync(socket, "not json at all");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":5}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"cfm","id":999999,"data":1}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":6,"op":"$ping","data":"still here"}""");
+            var byId = new Dictionary<string, JsonElement>();
+            while (byId.Count < 2)
+            {
+                var answer = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket)).RootElement;
+                byId[answer.GetProperty("id").GetRawText()] = answer;
+            }
+
+            answers.SetResult(byId);
+            await done.Task;
+        });
+        var logger = new TestLogger();
+        var reconnects = 0;
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger));
+        client.StateChanged += (_, _) => Interlocked.Increment(ref reconnects);
+
+        var byId = await answers.Task.Within();
+
+        Assert.Equal("bad_message", byId["5"].GetProperty("code").GetString());
+        Assert.Equal("\"still here\"", byId["6"].GetProperty("data").GetRawText());
+        Assert.Equal(0, Volatile.Read(ref reconnects)); // the connection was never dropped
+        await logger.WaitForAsync(10).Within(); // BadMessage
+        await logger.WaitForAsync(6, m => m.Contains("999999")).Within(); // AnswerDiscarded
+        done.SetResult();
+    }
+}
