@@ -32,7 +32,7 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the gateway and resolves once `GET /healthz` answers 200.
- * Returns `{ port, http, ws, stop(), output() }`. Env: CONNMSG_GATEWAY_DLL (the gateway to start),
+ * Returns `{ port, http, ws, stop(), output(), kill(signal), exit }` (`exit` resolves with `{code, signal}`). Env: CONNMSG_GATEWAY_DLL (the gateway to start),
  * CONNMSG_GATEWAY_CWD (its working folder), CONNMSG_GATEWAY_URL (use a running gateway instead).
  */
 export async function startGateway({ deadlineMs = 60000, args = [] } = {}) {
@@ -40,7 +40,7 @@ export async function startGateway({ deadlineMs = 60000, args = [] } = {}) {
     // An already running gateway (e.g. under a debugger): use it, do not start or stop anything.
     const http = process.env.CONNMSG_GATEWAY_URL.replace(/\/+$/, '');
     const u = new URL(http);
-    return { port: Number(u.port), http, ws: `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}/ws`, stop: async () => null, output: () => '' };
+    return { port: Number(u.port), http, ws: `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}/ws`, stop: async () => null, output: () => '', external: true };
   }
   if (!existsSync(gatewayDll)) {
     throw new Error(`gateway not built: ${gatewayDll} does not exist (run \`dotnet build src/ConnMsg.Gateway\` in ${repoRoot}, or set CONNMSG_GATEWAY_DLL)`);
@@ -87,5 +87,5 @@ export async function startGateway({ deadlineMs = 60000, args = [] } = {}) {
     }
     await delay(100); // poll interval of a bounded readiness wait, not a synchronisation sleep
   }
-  return { port, http, ws: `ws://127.0.0.1:${port}/ws`, stop, output: () => log };
+  return { port, http, ws: `ws://127.0.0.1:${port}/ws`, stop, output: () => log, kill: (sig) => child.kill(sig), exit };
 }
