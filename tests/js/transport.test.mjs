@@ -346,6 +346,58 @@ describe('handshake errors (PROTOCOL.md 7) and framing (RFC 6455)', () => {
     sock.destroy();
   });
 
+  /** One masked client frame. */
+  function frame(opcode, payload, { fin = true, rsv = 0 } = {}) {
+    const mask = crypto.randomBytes(4);
+    const body = Buffer.from(payload);
+    const masked = Buffer.from(body.map((b, i) => b ^ mask[i % 4]));
+    let head;
+    if (body.length < 126) head = Buffer.from([(fin ? 0x80 : 0) | rsv | opcode, 0x80 | body.length]);
+    else { head = Buffer.alloc(4); head[0] = (fin ? 0x80 : 0) | rsv | opcode; head[1] = 0x80 | 126; head.writeUInt16BE(body.length, 2); }
+    return Buffer.concat([head, mask, masked]);
+  }
+  const closePayload = (code) => { const b = Buffer.alloc(2); b.writeUInt16BE(code); return b; };
+
+  const protocolErrors = [
+    ['a ping with a 126-byte payload', () => [frame(0x9, Buffer.alloc(126))]],
+    ['a fragmented ping (FIN clear on a control frame)', () => [frame(0x9, 'x', { fin: false })]],
+    ['a continuation frame with no message started', () => [frame(0x0, '{}')]],
+    ['a new text frame while a fragmented message is open', () => [frame(0x1, '{"a":', { fin: false }), frame(0x1, '1}')]],
+    ['an unknown opcode (0x3)', () => [frame(0x3, 'x')]],
+    ['a close frame with the invalid code 999', () => [frame(0x8, closePayload(999))]],
+    ['a close frame with the reserved code 1005', () => [frame(0x8, closePayload(1005))]],
+    ['a close frame with a 1-byte payload', () => [frame(0x8, Buffer.from([3]))]],
+  ];
+  for (const [what, frames] of protocolErrors) {
+    test(`${what} closes the connection with 1002`, async () => {
+      const { sock, closeCode } = await rawSocket();
+      for (const f of frames()) sock.write(f);
+      assert.equal(await within(closeCode, 5000, 'close frame'), 1002);
+      sock.destroy();
+    });
+  }
+
+  test('invalid UTF-8 split across two fragments closes the connection with 1007', async () => {
+    const { sock, closeCode } = await rawSocket();
+    sock.write(frame(0x1, Buffer.from([0x22, 0xe2, 0x82]), { fin: false }));
+    sock.write(frame(0x0, Buffer.from([0x41, 0x22]))); // 0x41 cannot continue a 3-byte sequence
+    assert.equal(await within(closeCode, 5000, 'close frame'), 1007);
+    sock.destroy();
+  });
+
+  test('a valid UTF-8 character split across fragments is accepted', async () => {
+    const { sock, closeCode } = await rawSocket();
+    const text = Buffer.from(JSON.stringify({ type: 'req', id: 1, op: 'echo', data: '€' }));
+    const cut = text.indexOf(0xe2) + 1; // inside the 3-byte euro sign
+    const answered = new Promise((resolve) => sock.on('data', (d) => { if (d.includes('"cfm"')) resolve(d.toString('utf8')); }));
+    sock.write(frame(0x1, text.subarray(0, cut), { fin: false }));
+    sock.write(frame(0x0, text.subarray(cut)));
+    assert.match(await within(answered, 5000, 'cfm'), /"data":"€"/);
+    sock.write(frame(0x8, closePayload(1000)));
+    assert.equal(await within(closeCode, 5000, 'close frame'), 1000);
+    sock.destroy();
+  });
+
   test('a frame with a reserved bit set closes the connection with 1002', async () => {
     const { sock, closeCode } = await rawSocket();
     const mask = crypto.randomBytes(4);
