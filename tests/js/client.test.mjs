@@ -283,6 +283,21 @@ describe('subscriptions', () => {
     assert.deepEqual(got.items, [[3, 'm3'], [4, 'm4'], [5, 'm5']]);
   });
 
+  test('history: since beyond the current seq (the server restarted) resumes from the server\'s seq, not the stale one', async () => {
+    const c = client();
+    const topic = uniq('history.restarted');
+    await c.request('publish', { topic, data: 'first' });
+    const got = collector();
+    const reports = collector();
+    const off = c.subscribe(topic, (data, ind) => got([ind.seq, data]), { since: 50, onRecovery: reports });
+    const res = await off.ready;
+    assert.equal(res.recovered, false);
+    assert.equal(res.seq, 1);
+    assert.equal((await reports.waitFor(1))[0].recovered, false);
+    await c.request('publish', { topic, data: 'second' });
+    assert.deepEqual(await got.waitFor(1), [[2, 'second']]);
+  });
+
   test('non-history topics are re-subscribed after a reconnect and report recovered:false', async () => {
     const c = client();
     const topic = uniq('demo.live');
