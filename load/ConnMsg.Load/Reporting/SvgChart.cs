@@ -40,7 +40,8 @@ public static class SvgChart
         double Y(double y) => Height - Bottom - (y / yMax * (Height - Top - Bottom));
 
         Axes(svg, yMax, xLabel, yLabel);
-        foreach ((double x, string label) in xTicks ?? AutoTicks(xMin, xMax))
+        bool integral = finite.All(p => p.X == Math.Floor(p.X));
+        foreach ((double x, string label) in xTicks ?? AutoTicks(xMin, xMax, integral))
         {
             svg.Append(CultureInfo.InvariantCulture, $"<line x1='{X(x):0.#}' y1='{Height - Bottom}' x2='{X(x):0.#}' y2='{Height - Bottom + 4}' stroke='#333'/>");
             svg.Append(Text(X(x), Height - Bottom + 16, label, "middle"));
@@ -174,9 +175,10 @@ public static class SvgChart
         svg.Append(Text(x + 14, y + 9, name, "start"));
     }
 
-    private static IEnumerable<(double, string)> AutoTicks(double min, double max)
+    private static IEnumerable<(double, string)> AutoTicks(double min, double max, bool integral)
     {
-        double step = NiceStep((max - min) / 8);
+        // Seconds are whole numbers: a tick at 2.5 s would label a point that does not exist.
+        double step = integral ? Math.Max(1, NiceStep((max - min) / 8)) : NiceStep((max - min) / 8);
         for (double x = Math.Ceiling(min / step) * step; x <= max + (step / 1000); x += step)
         {
             yield return (x, Format.Number(x));

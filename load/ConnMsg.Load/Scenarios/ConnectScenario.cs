@@ -30,6 +30,7 @@ public sealed class ConnectScenario : Scenario
     private long _rssBeforeKb = -1;
     private long _rssAfterKb = -1;
     private int _opened;
+    private int _stillOpen;
 
     /// <summary>Reads <c>--connections</c>, <c>--parallel</c>, <c>--hold</c>.</summary>
     public ConnectScenario(ScenarioOptions options, CommandLine cli)
@@ -118,6 +119,7 @@ public sealed class ConnectScenario : Scenario
         await _storm;
         await Task.Delay(TimeSpan.FromSeconds(_holdSeconds), cancellationToken);
         _rssAfterKb = ReadRss();
+        _stillOpen = _held.Count(c => c is not null && c.Fault is null && c.CloseStatus is null);
         var open = _held.Where(c => c is not null).Select(c => c!).ToList();
         await ConnectionPool.CloseAllAsync(open, _loops, TimeSpan.FromSeconds(10));
         _stop.Cancel();
@@ -126,9 +128,8 @@ public sealed class ConnectScenario : Scenario
     /// <inheritdoc />
     public override void AddResults(ScenarioResult result, MeasuredWindow window)
     {
-        int stillOpen = _held.Count(c => c is not null && c.Fault is null && c.CloseStatus is null);
         result.Add("connections_opened", "Connections opened", _opened, "");
-        result.Add("connections_held", "Still open after the hold", stillOpen, "");
+        result.Add("connections_held", "Still open after the hold", _stillOpen, "");
         if (_rssBeforeKb >= 0 && _rssAfterKb >= 0)
         {
             result.Add("rss_before_mb", "Server RSS before the storm", _rssBeforeKb / 1024.0, "MiB");

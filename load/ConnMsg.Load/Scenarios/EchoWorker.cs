@@ -7,11 +7,12 @@ namespace ConnMsg.Load.Scenarios;
 
 /// <summary>
 /// Keeps up to N requests in flight on one raw connection. Closed loop: every answer frees a slot, and after
-/// each receive all freed slots are refilled in one write. Paced: a timer loop sends at a fixed rate instead.
+/// each receive all freed slots are refilled in one write. Paced: the owner calls <see cref="SendAsync"/> on its
+/// own schedule (one pacer for many workers, rather than a timer per connection).
 /// </summary>
 /// <remarks>
-/// Thread-safety: answers arrive on the connection's receive loop; the slot stack is locked because the paced
-/// sender pops while the receive loop pushes. Request ids are <c>generation × N + slot</c>, so an answer finds
+/// Thread-safety: answers arrive on the connection's receive loop; the slot stack is locked because a pacer
+/// may pop while the receive loop pushes. Request ids are <c>generation × N + slot</c>, so an answer finds
 /// its send timestamp without a dictionary.
 /// </remarks>
 public sealed class EchoWorker : IWsMessageHandler
@@ -25,12 +26,12 @@ public sealed class EchoWorker : IWsMessageHandler
     private readonly long[] _sentAt;
     private readonly long[] _generation;
     private readonly int[] _free;
-    private readonly double _ratePerSecond;
+    private readonly bool _paced;
     private int _freeCount;
     private volatile bool _stopping;
 
-    /// <summary>Creates a worker; <paramref name="ratePerSecond"/> 0 means closed loop (flat out).</summary>
-    public EchoWorker(RawWsConnection connection, string op, ReadOnlySpan<byte> dataToken, int inFlight, LatencyTrack latency, Action onError, double ratePerSecond = 0)
+    /// <summary>Creates a worker: closed loop (flat out), or <paramref name="paced"/> by its owner.</summary>
+    public EchoWorker(RawWsConnection connection, string op, ReadOnlySpan<byte> dataToken, int inFlight, LatencyTrack latency, Action onError, bool paced = false)
     {
         _connection = connection;
         _latency = latency;
@@ -47,7 +48,7 @@ public sealed class EchoWorker : IWsMessageHandler
         }
 
         _freeCount = inFlight;
-        _ratePerSecond = ratePerSecond;
+        _paced = paced;
     }
 
     /// <summary>The connection's receive loop, once started.</summary>
@@ -69,20 +70,8 @@ public sealed class EchoWorker : IWsMessageHandler
     public void Listen(CancellationToken cancellationToken) =>
         ReceiveLoop = _connection.RunReceiveLoopAsync(this, cancellationToken);
 
-    /// <summary>The pacing loop in paced mode; completes after <see cref="Stop"/>.</summary>
-    public Task Pacing { get; private set; } = Task.CompletedTask;
-
-    /// <summary>Starts sending: fills every slot now (closed loop) or starts the pacing loop; returns once started.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (_ratePerSecond > 0)
-        {
-            Pacing = Task.Run(() => PaceAsync(cancellationToken), cancellationToken);
-            return Task.CompletedTask;
-        }
-
-        return SendFreeSlotsAsync(int.MaxValue).AsTask();
-    }
+    /// <summary>Starts a closed-loop worker by filling every slot; a paced worker waits for <see cref="SendAsync"/>.</summary>
+    public Task StartAsync() => _paced ? Task.CompletedTask : SendAsync(int.MaxValue).AsTask();
 
     /// <summary>Stops sending new requests; answers still in flight are read.</summary>
     public void Stop() => _stopping = true;
@@ -132,10 +121,19 @@ public sealed class EchoWorker : IWsMessageHandler
     }
 
     /// <inheritdoc />
-    public ValueTask OnReceiveBatchEndAsync(RawWsConnection connection) =>
-        _ratePerSecond > 0 || _stopping ? ValueTask.CompletedTask : SendFreeSlotsAsync(int.MaxValue);
+    public async ValueTask OnReceiveBatchEndAsync(RawWsConnection connection)
+    {
+        if (!_paced && !_stopping)
+        {
+            await SendAsync(int.MaxValue);
+        }
+    }
 
-    private async ValueTask SendFreeSlotsAsync(int limit)
+    /// <summary>
+    /// Sends up to <paramref name="limit"/> requests in one write, as many as there are free slots; returns how
+    /// many went out (a paced owner drops the rest: an open loop with a bounded window).
+    /// </summary>
+    public async ValueTask<int> SendAsync(int limit)
     {
         await _connection.SendLock.WaitAsync();
         try
@@ -145,6 +143,8 @@ public sealed class EchoWorker : IWsMessageHandler
             {
                 await _connection.FlushAsync();
             }
+
+            return sent;
         }
         finally
         {
@@ -179,36 +179,5 @@ public sealed class EchoWorker : IWsMessageHandler
         }
 
         return sent;
-    }
-
-    private async Task PaceAsync(CancellationToken cancellationToken)
-    {
-        var clock = Stopwatch.StartNew();
-        long sent = 0;
-        while (!_stopping && !cancellationToken.IsCancellationRequested)
-        {
-            long due = (long)(clock.Elapsed.TotalSeconds * _ratePerSecond) - sent;
-            if (due > 0)
-            {
-                await _connection.SendLock.WaitAsync(cancellationToken);
-                try
-                {
-                    int n = AppendRequests((int)Math.Min(due, int.MaxValue));
-                    if (n > 0)
-                    {
-                        await _connection.FlushAsync(cancellationToken);
-                    }
-
-                    // Requests that found no free slot are dropped, not owed: an open loop with a bounded window.
-                    sent += due;
-                }
-                finally
-                {
-                    _connection.SendLock.Release();
-                }
-            }
-
-            await Task.Delay(1, cancellationToken);
-        }
     }
 }

@@ -64,7 +64,7 @@ public sealed class ReqCfmScenario : Scenario
 
     /// <inheritdoc />
     public override Task StartAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(_workers.Select(w => w.StartAsync(cancellationToken)));
+        Task.WhenAll(_workers.Select(w => w.StartAsync()));
 
     /// <inheritdoc />
     public override async Task StopAsync(CancellationToken cancellationToken)

@@ -27,6 +27,7 @@ public sealed class SoakScenario : Scenario
     private FanoutSubscriber[] _subscribers = [];
     private FanoutPublisher? _publisher;
     private Task _churn = Task.CompletedTask;
+    private Task _pacer = Task.CompletedTask;
     private Task _deliverySampler = Task.CompletedTask;
     private long _churned;
     private volatile bool _stopping;
@@ -69,7 +70,7 @@ public sealed class SoakScenario : Scenario
     {
         _open = await ConnectionPool.OpenAsync(Options.Target, _connections, 32, 16 * 1024, cancellationToken);
         byte[] data = RequestWriter.MakeStringPayload(64);
-        _workers = _open.Select(c => new EchoWorker(c, "echo", data, 16, Latency, () => Interlocked.Increment(ref ErrorCount), _rate / _connections)).ToArray();
+        _workers = _open.Select(c => new EchoWorker(c, "echo", data, 16, Latency, () => Interlocked.Increment(ref ErrorCount), paced: true)).ToArray();
         foreach (EchoWorker w in _workers)
         {
             w.Listen(_stop.Token);
@@ -85,7 +86,7 @@ public sealed class SoakScenario : Scenario
     /// <inheritdoc />
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(_workers.Select(w => w.StartAsync(_stop.Token)));
+        _pacer = Task.Run(PaceEchoAsync, cancellationToken);
         await _publisher!.StartAsync(_stop.Token);
         _churn = Task.Run(ChurnAsync, cancellationToken);
         // Delivery latency is a second series: drained every second so its recorder does not grow.
@@ -116,6 +117,7 @@ public sealed class SoakScenario : Scenario
         }
 
         _publisher!.Stop();
+        await _pacer;
         await _churn;
         await _deliverySampler;
         await Task.Delay(500, cancellationToken);
@@ -158,6 +160,36 @@ public sealed class SoakScenario : Scenario
     {
         double[] v = values.Where(double.IsFinite).Order().ToArray();
         return v.Length == 0 ? double.NaN : v[v.Length / 2];
+    }
+
+    /// <summary>One pacer for all echo connections: requests due are dealt round-robin, one write per connection per tick.</summary>
+    private async Task PaceEchoAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        var due = new int[_workers.Length];
+        long scheduled = 0;
+        int next = 0;
+        while (!_stopping)
+        {
+            long now = (long)(clock.Elapsed.TotalSeconds * _rate);
+            for (; scheduled < now; scheduled++)
+            {
+                due[next]++;
+                next = (next + 1) % due.Length;
+            }
+
+            for (int i = 0; i < due.Length; i++)
+            {
+                if (due[i] > 0)
+                {
+                    // Requests that find no free slot are dropped, not owed: the window bounds what is in flight.
+                    await _workers[i].SendAsync(due[i]);
+                    due[i] = 0;
+                }
+            }
+
+            await Task.Delay(1);
+        }
     }
 
     private async Task ChurnAsync()
