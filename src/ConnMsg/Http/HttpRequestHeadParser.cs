@@ -29,6 +29,11 @@ internal static class HttpRequestHeadParser
             {
                 error = HttpParseError.RequestLineTooLong;
             }
+            else if (CompleteLines(reader.UnreadSequence) - 1 > maxHeaders)
+            {
+                // Every complete line after the request line is a header: too many is known before the blank line.
+                error = HttpParseError.TooManyHeaders;
+            }
 
             return false;
         }
@@ -64,12 +69,28 @@ internal static class HttpRequestHeadParser
 
     private static bool LineFitsWhileIncomplete(SequenceReader<byte> reader, int maxRequestLine)
     {
-        if (reader.TryAdvanceTo((byte)'\n', advancePastDelimiter: false))
+        // The limit is on the line without its CRLF, as in TryParse: a CR that may end the line does not count.
+        ReadOnlySequence<byte> line = reader.TryReadTo(out ReadOnlySequence<byte> toLf, (byte)'\n', advancePastDelimiter: false)
+            ? toLf
+            : reader.UnreadSequence;
+        long length = line.Length;
+        if (length > 0 && line.Slice(length - 1).FirstSpan[0] == (byte)'\r')
         {
-            return reader.Consumed <= maxRequestLine;
+            length--;
         }
 
-        return reader.Remaining <= maxRequestLine;
+        return length <= maxRequestLine;
+    }
+
+    private static long CompleteLines(in ReadOnlySequence<byte> buffered)
+    {
+        long lines = 0;
+        foreach (ReadOnlyMemory<byte> segment in buffered)
+        {
+            lines += segment.Span.Count((byte)'\n');
+        }
+
+        return lines;
     }
 
     private static bool TryParse(ReadOnlySpan<byte> block, int maxRequestLine, int maxHeaders, out HttpRequestHead? head, out HttpParseError error)

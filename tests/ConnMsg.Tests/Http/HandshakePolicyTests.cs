@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using ConnMsg.Http;
+using ConnMsg.Tests.Infrastructure;
+
+namespace ConnMsg.Tests.Http;
+
+/// <summary>PROTOCOL.md §7 policies that need their own server: allowed origins, the application's handshake hook, the handshake deadline.</summary>
+public class HandshakePolicyTests
+{
+    [Fact]
+    public async Task OriginOutsideAllowedOriginsGets403()
+    {
+        await using TestServer server = await TestServer.StartAsync(options: o => o.AllowedOrigins.Add("https://app.example"));
+        RawHttpResponse refused = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port, origin: "https://evil.example"));
+        RawHttpResponse allowed = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port, origin: "https://APP.example"));
+        RawHttpResponse noOrigin = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port));
+        Assert.Equal(403, refused.Status);
+        Assert.Equal(101, allowed.Status);
+        Assert.Equal(101, noOrigin.Status);
+    }
+
+    [Fact]
+    public async Task HandshakeHookRefusingWithUnauthorizedGets401AndForbiddenGets403()
+    {
+        await using TestServer server = await TestServer.StartAsync(configure: b => b.OnHandshake((head, _) =>
+            new ValueTask<HandshakeVerdict>(head.GetHeader("Authorization") switch
+            {
+                "Bearer good" => HandshakeVerdict.Accept,
+                "Bearer banned" => HandshakeVerdict.Forbidden("banned"),
+                _ => HandshakeVerdict.Unauthorized(),
+            })));
+        int port = server.Port;
+        RawHttpResponse none = await RawHttp.SendAsync(port, RawHttp.UpgradeRequest(port));
+        RawHttpResponse banned = await RawHttp.SendAsync(port, RawHttp.UpgradeRequest(port, extra: "Authorization: Bearer banned\r\n"));
+        RawHttpResponse good = await RawHttp.SendAsync(port, RawHttp.UpgradeRequest(port, extra: "Authorization: Bearer good\r\n"));
+        Assert.Equal(401, none.Status);
+        Assert.Equal(403, banned.Status);
+        Assert.Equal("banned", banned.Body.Trim());
+        Assert.Equal(101, good.Status);
+    }
+
+    [Fact]
+    public async Task HandshakeHookIsNotAskedAboutAnInvalidUpgrade()
+    {
+        int calls = 0;
+        await using TestServer server = await TestServer.StartAsync(configure: b => b.OnHandshake((_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            return new ValueTask<HandshakeVerdict>(HandshakeVerdict.Accept);
+        }));
+        RawHttpResponse r = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port, key: null));
+        Assert.Equal(400, r.Status);
+        Assert.Equal(0, Volatile.Read(ref calls));
+    }
+
+    [Fact]
+    public async Task ClientThatSendsHalfARequestIsDroppedAfterTheHandshakeTimeout()
+    {
+        await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+        var clock = Stopwatch.StartNew();
+        await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: webs"));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var buffer = new byte[256];
+        int n;
+        try
+        {
+            n = await tcp.GetStream().ReadAsync(buffer, cts.Token);
+        }
+        catch (IOException)
+        {
+            n = 0; // a reset is as good as EOF here
+        }
+
+        clock.Stop();
+        Assert.Equal(0, n); // nothing is answered to a request that never finished: the socket just ends
+        Assert.InRange(clock.ElapsedMilliseconds, 250, 3000);
+    }
+
+    [Fact]
+    public async Task ClientThatCompletesItsRequestInTimeIsUpgradedDespiteAShortHandshakeTimeout()
+    {
+        await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));
+        RawHttpResponse r = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port));
+        Assert.Equal(101, r.Status);
+    }
+}

@@ -1,0 +1,179 @@
+using System.Net.Sockets;
+using System.Text;
+using ConnMsg.Http;
+using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Transport;
+
+namespace ConnMsg.Tests.Http;
+
+/// <summary>PROTOCOL.md §2 and §7: the handshake and the plain HTTP answers on the WebSocket port, over a raw socket.</summary>
+public class HttpEndpointTests : IClassFixture<RawServerFixture>
+{
+    private const string SampleKey = "dGhlIHNhbXBsZSBub25jZQ==";
+    private const string SampleAccept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+    private readonly RawServerFixture _fixture;
+
+    public HttpEndpointTests(RawServerFixture fixture) => _fixture = fixture;
+
+    private int Port => _fixture.Server.Port;
+
+    [Fact]
+    public async Task UpgradeOfferingConnmsgV1Gets101WithAcceptAndTheSubprotocol()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, protocol: "connmsg.v1"));
+        Assert.Equal(101, r.Status);
+        Assert.Equal("websocket", r.Header("Upgrade"), ignoreCase: true);
+        Assert.Equal("Upgrade", r.Header("Connection"), ignoreCase: true);
+        Assert.Equal(SampleAccept, r.Header("Sec-WebSocket-Accept"));
+        Assert.Equal("connmsg.v1", r.Header("Sec-WebSocket-Protocol"));
+    }
+
+    [Fact]
+    public async Task UpgradeOfferingSeveralSubprotocolsSelectsConnmsgV1()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, protocol: "chat, connmsg.v1, other"));
+        Assert.Equal(101, r.Status);
+        Assert.Equal("connmsg.v1", r.Header("Sec-WebSocket-Protocol"));
+    }
+
+    [Fact]
+    public async Task UpgradeOfferingNoSubprotocolGets101WithoutTheProtocolHeader()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, protocol: null));
+        Assert.Equal(101, r.Status);
+        Assert.Equal(SampleAccept, r.Header("Sec-WebSocket-Accept"));
+        Assert.Null(r.Header("Sec-WebSocket-Protocol"));
+    }
+
+    [Fact]
+    public async Task UpgradeOfferingOnlyOtherSubprotocolsGets400()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, protocol: "chat, connmsg.v2"));
+        Assert.Equal(400, r.Status);
+        Assert.Null(r.Header("Sec-WebSocket-Accept"));
+    }
+
+    [Theory]
+    [InlineData("8")]
+    [InlineData("14")]
+    [InlineData(null)]
+    public async Task UpgradeWithAnotherVersionGets426NamingVersion13(string? version)
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, version: version));
+        Assert.Equal(426, r.Status);
+        Assert.Equal("13", r.Header("Sec-WebSocket-Version"));
+    }
+
+    [Theory]
+    [InlineData("missing key", null, "GET", "websocket", "Upgrade")]
+    [InlineData("key not base64", "not base64 at all!!!!!!!", "GET", "websocket", "Upgrade")]
+    [InlineData("key of 15 bytes", "AAAAAAAAAAAAAAAAAAAA", "GET", "websocket", "Upgrade")]
+    [InlineData("key of 17 bytes", "AAAAAAAAAAAAAAAAAAAAAAA=", "GET", "websocket", "Upgrade")]
+    [InlineData("POST", SampleKey, "POST", "websocket", "Upgrade")]
+    [InlineData("missing Upgrade", SampleKey, "GET", null, "Upgrade")]
+    [InlineData("Upgrade not websocket", SampleKey, "GET", "h2c", "Upgrade")]
+    [InlineData("missing Connection", SampleKey, "GET", "websocket", null)]
+    [InlineData("Connection without Upgrade", SampleKey, "GET", "websocket", "keep-alive")]
+    public async Task BadUpgradeRequestGets400WithAOneLineReason(string name, string? key, string method, string? upgrade, string? connection)
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, key: key, method: method, upgrade: upgrade, connection: connection));
+        Assert.True(r.Status == 400, $"{name}: {r.Status}");
+        Assert.Null(r.Header("Sec-WebSocket-Accept"));
+        Assert.Single(r.Body.TrimEnd('\n').Split('\n'));
+        Assert.NotEmpty(r.Body.Trim());
+    }
+
+    [Fact]
+    public async Task UpgradeTokensAreMatchedCaseInsensitively()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, upgrade: "WebSocket", connection: "keep-alive, upgrade"));
+        Assert.Equal(101, r.Status);
+    }
+
+    [Fact]
+    public async Task UnknownPathGets404()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, $"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal(404, r.Status);
+    }
+
+    [Fact]
+    public async Task HealthzGets200Ok()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, $"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal(200, r.Status);
+        Assert.Equal("ok", r.Body.Trim());
+    }
+
+    [Fact]
+    public async Task MetricsExposeOpenConnectionsAndClosesByCode()
+    {
+        // Provoke a close with 1003 so that its series exists.
+        await using (RawWebSocket ws = await _fixture.ConnectAsync())
+        {
+            await ws.SendFrameAsync(ClientFrames.Binary, [0]);
+            Assert.Equal((ushort)1003, await ws.ReceiveCloseCodeAsync());
+        }
+
+        await using RawWebSocket open = await _fixture.ConnectAsync();
+        RawHttpResponse r = await RawHttp.SendAsync(Port, $"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal(200, r.Status);
+        Assert.StartsWith("text/plain", r.Header("Content-Type"));
+        string openLine = r.Body.Split('\n').Single(l => l.StartsWith("connmsg_connections_open ", StringComparison.Ordinal));
+        Assert.True(long.Parse(openLine.Split(' ')[1]) >= 1, openLine);
+        Assert.Contains("connmsg_closes_sent_total{code=\"1003\"} ", r.Body);
+    }
+
+    [Fact]
+    public async Task OversizedHeadGets431()
+    {
+        string padding = string.Concat(Enumerable.Range(0, 200).Select(i => $"X-Pad-{i}: {new string('p', 80)}\r\n")); // ~18 KiB > 16 KiB
+        RawHttpResponse r = await RawHttp.SendAsync(Port, $"GET /ws HTTP/1.1\r\nHost: x\r\n{padding}\r\n");
+        Assert.Equal(431, r.Status);
+    }
+
+    [Fact]
+    public async Task OversizedHeadThatNeverEndsGets431()
+    {
+        // No blank line ever comes: the limit alone must decide.
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        string head = "GET /ws HTTP/1.1\r\nHost: x\r\n" + string.Concat(Enumerable.Range(0, 190).Select(i => $"X-Pad-{i}: {new string('p', 80)}\r\n"));
+        await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head), cts.Token);
+        RawHttpResponse r = await RawHttp.ReadResponseAsync(tcp.GetStream(), cts.Token);
+        Assert.Equal(431, r.Status);
+    }
+
+    [Fact]
+    public async Task TooManyHeadersGets431()
+    {
+        string headers = string.Concat(Enumerable.Range(0, 65).Select(i => $"X-H{i}: v\r\n"));
+        RawHttpResponse r = await RawHttp.SendAsync(Port, $"GET /ws HTTP/1.1\r\nHost: x\r\n{headers}\r\n");
+        Assert.Equal(431, r.Status);
+    }
+
+    [Fact]
+    public async Task Http10Gets505()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n");
+        Assert.Equal(505, r.Status);
+    }
+
+    [Fact]
+    public async Task MalformedRequestLineGets400()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, "GET  /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal(400, r.Status);
+    }
+
+    [Fact]
+    public async Task SecWebSocketAcceptIsComputedPerRfc6455ForARandomKey()
+    {
+        string key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, key: key));
+        string expected = Convert.ToBase64String(System.Security.Cryptography.SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        Assert.Equal(expected, r.Header("Sec-WebSocket-Accept"));
+        Assert.Equal(expected, WebSocketHandshake.ComputeAccept(key));
+    }
+}

@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Text;
+using ConnMsg.Http;
+using ConnMsg.Tests.Transport;
+
+namespace ConnMsg.Tests.Http;
+
+/// <summary>The hand-written HTTP/1.1 request head parser (RFC 9112 §3, §5) and its limits.</summary>
+public class HttpRequestHeadParserTests
+{
+    private const int MaxLine = 8 * 1024, MaxHead = 16 * 1024, MaxHeaders = 64;
+
+    private const string Upgrade =
+        "GET /ws?token=abc HTTP/1.1\r\n" +
+        "Host: example.com:8080\r\n" +
+        "Upgrade: websocket\r\n" +
+        "Connection: keep-alive, Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+        "Sec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Protocol: chat, connmsg.v1\r\n" +
+        "X-Empty:\r\n" +
+        "X-Padded: \t padded value \t\r\n" +
+        "\r\n";
+
+    private static (bool Ok, HttpRequestHead? Head, HttpParseError Error, long Consumed) Parse(ReadOnlySequence<byte> input,
+        int maxLine = MaxLine, int maxHead = MaxHead, int maxHeaders = MaxHeaders)
+    {
+        var reader = new SequenceReader<byte>(input);
+        bool ok = HttpRequestHeadParser.TryReadRequestHead(ref reader, maxLine, maxHead, maxHeaders, out HttpRequestHead? head, out HttpParseError error);
+        return (ok, head, error, reader.Consumed);
+    }
+
+    private static byte[] Bytes(string s) => Encoding.Latin1.GetBytes(s);
+
+    private static void AssertUpgradeHead(HttpRequestHead? head)
+    {
+        Assert.NotNull(head);
+        Assert.Equal("GET", head.Method);
+        Assert.Equal("/ws", head.Path);
+        Assert.Equal("?token=abc", head.Query);
+        Assert.Equal("HTTP/1.1", head.Version);
+        Assert.Equal(8, head.Headers.Count);
+        Assert.Equal("example.com:8080", head.GetHeader("host"));
+        Assert.Equal(["keep-alive", "Upgrade"], head.GetHeaderTokens("Connection"));
+        Assert.Equal(["chat", "connmsg.v1"], head.GetHeaderTokens("sec-websocket-protocol"));
+        Assert.Equal("", head.GetHeader("X-Empty"));
+        Assert.Equal("padded value", head.GetHeader("X-Padded"));
+        Assert.Null(head.GetHeader("Origin"));
+    }
+
+    [Fact]
+    public void ValidRequestWholeIsParsedAndConsumedExactly()
+    {
+        byte[] input = [.. Bytes(Upgrade), 0x81, 0x80]; // a frame right behind the head stays unread
+        var r = Parse(new ReadOnlySequence<byte>(input));
+        Assert.True(r.Ok);
+        Assert.Equal(HttpParseError.None, r.Error);
+        Assert.Equal(Upgrade.Length, r.Consumed);
+        AssertUpgradeHead(r.Head);
+    }
+
+    [Fact]
+    public void ValidRequestOneSegmentPerByteIsParsed()
+    {
+        var r = Parse(Segments.OnePerByte(Bytes(Upgrade)));
+        Assert.True(r.Ok);
+        Assert.Equal(Upgrade.Length, r.Consumed);
+        AssertUpgradeHead(r.Head);
+    }
+
+    [Fact]
+    public void ValidRequestByteByByteNeedsMoreAtEveryPrefixAndConsumesNothing()
+    {
+        byte[] input = Bytes(Upgrade);
+        for (int length = 0; length < input.Length; length++)
+        {
+            var r = Parse(Segments.OnePerByte(input[..length]));
+            Assert.True((r.Ok, r.Error, r.Consumed) == (false, HttpParseError.None, 0L), $"prefix {length}: {r.Error}");
+        }
+
+        AssertUpgradeHead(Parse(Segments.OnePerByte(input)).Head);
+    }
+
+    [Fact]
+    public void HeadSplitInsideTheEndOfHeadMarkerIsParsed()
+    {
+        byte[] input = Bytes(Upgrade);
+        for (int cut = input.Length - 4; cut < input.Length; cut++)
+        {
+            var r = Parse(Segments.Split(input, cut));
+            Assert.True(r.Ok, $"cut at {cut}");
+            AssertUpgradeHead(r.Head);
+        }
+    }
+
+    [Fact]
+    public void RequestLineOverTheLimitIsReportedAsSoonAsExceededWhileIncomplete()
+    {
+        const int limit = 100;
+        byte[] line = Bytes("GET /" + new string('a', 200));
+        for (int length = 1; length <= line.Length; length++)
+        {
+            var r = Parse(new ReadOnlySequence<byte>(line[..length]), maxLine: limit);
+            HttpParseError expected = length > limit ? HttpParseError.RequestLineTooLong : HttpParseError.None;
+            Assert.True((r.Ok, r.Error, r.Consumed) == (false, expected, 0L), $"prefix {length}: {r.Error}");
+        }
+    }
+
+    [Fact]
+    public void RequestLineOfExactlyTheLimitIsAcceptedFedByteByByte()
+    {
+        const int limit = 64;
+        string line = "GET /" + new string('a', limit - "GET / HTTP/1.1".Length) + " HTTP/1.1";
+        Assert.Equal(limit, line.Length);
+        byte[] input = Bytes(line + "\r\nHost: x\r\n\r\n");
+        for (int length = 0; length < input.Length; length++)
+        {
+            var r = Parse(new ReadOnlySequence<byte>(input[..length]), maxLine: limit);
+            Assert.True(r.Error == HttpParseError.None, $"prefix {length} of a request line of exactly the limit: {r.Error}");
+        }
+
+        Assert.True(Parse(new ReadOnlySequence<byte>(input), maxLine: limit).Ok);
+    }
+
+    [Fact]
+    public void CompleteRequestLineOverTheLimitIsRefused()
+    {
+        string line = "GET /" + new string('a', 60) + " HTTP/1.1";
+        var r = Parse(new ReadOnlySequence<byte>(Bytes(line + "\r\nHost: x\r\n\r\n")), maxLine: line.Length - 1);
+        Assert.Equal((false, HttpParseError.RequestLineTooLong), (r.Ok, r.Error));
+    }
+
+    [Fact]
+    public void HeadOverTheLimitIsReportedAsSoonAsExceededWhileIncomplete()
+    {
+        const int limit = 300;
+        byte[] input = Bytes("GET /ws HTTP/1.1\r\n" + string.Concat(Enumerable.Range(0, 40).Select(i => $"X-H{i}: value\r\n")));
+        Assert.True(input.Length > limit);
+        for (int length = 1; length <= input.Length; length++)
+        {
+            var r = Parse(new ReadOnlySequence<byte>(input[..length]), maxHead: limit);
+            HttpParseError expected = length > limit ? HttpParseError.HeadTooLarge : HttpParseError.None;
+            Assert.True((r.Ok, r.Error, r.Consumed) == (false, expected, 0L), $"prefix {length}: {r.Error}");
+        }
+    }
+
+    [Fact]
+    public void HeadOfExactlyTheLimitIsAcceptedAndOneMoreByteIsNot()
+    {
+        string head = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        Assert.True(Parse(new ReadOnlySequence<byte>(Bytes(head)), maxHead: head.Length).Ok);
+        Assert.Equal(HttpParseError.HeadTooLarge, Parse(new ReadOnlySequence<byte>(Bytes(head)), maxHead: head.Length - 1).Error);
+    }
+
+    [Fact]
+    public void HeaderCountOverTheLimitIsRefused()
+    {
+        string head = "GET / HTTP/1.1\r\n" + string.Concat(Enumerable.Range(0, 5).Select(i => $"X-H{i}: v\r\n")) + "\r\n";
+        Assert.True(Parse(new ReadOnlySequence<byte>(Bytes(head)), maxHeaders: 5).Ok);
+        var r = Parse(new ReadOnlySequence<byte>(Bytes(head)), maxHeaders: 4);
+        Assert.Equal((false, HttpParseError.TooManyHeaders, 0L), (r.Ok, r.Error, r.Consumed));
+    }
+
+    [Fact]
+    public void HeaderCountOverTheLimitIsReportedAsSoonAsExceededWhileIncomplete()
+    {
+        // Five complete header lines with a limit of four: known to be too many before the blank line arrives.
+        string partial = "GET / HTTP/1.1\r\n" + string.Concat(Enumerable.Range(0, 5).Select(i => $"X-H{i}: v\r\n"));
+        var r = Parse(new ReadOnlySequence<byte>(Bytes(partial)), maxHeaders: 4);
+        Assert.Equal((false, HttpParseError.TooManyHeaders, 0L), (r.Ok, r.Error, r.Consumed));
+    }
+
+    public static TheoryData<string, string, string> Malformed => new()
+    {
+        { "no target", "GET\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "no version", "GET /\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "double space", "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "leading space", " GET / HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "target not origin-form", "GET ws HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "control byte in target", "GET /a\u0001b HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "method not a token", "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "lower-case version", "GET / http/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "HTTP/1.0", "GET / HTTP/1.0\r\nHost: x\r\n\r\n", nameof(HttpParseError.UnsupportedVersion) },
+        { "HTTP/2.0", "GET / HTTP/2.0\r\nHost: x\r\n\r\n", nameof(HttpParseError.UnsupportedVersion) },
+        { "header without colon", "GET / HTTP/1.1\r\nHost x\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "empty header name", "GET / HTTP/1.1\r\n: x\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "space before colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "obsolete line folding", "GET / HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "NUL in value", "GET / HTTP/1.1\r\nHost: x\u0000y\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "bare LF in value", "GET / HTTP/1.1\r\nHost: x\ny\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void MalformedHeadIsRefusedWholeAndOneSegmentPerByte(string name, string head, string error)
+    {
+        var expected = Enum.Parse<HttpParseError>(error);
+        var whole = Parse(new ReadOnlySequence<byte>(Bytes(head)));
+        var perByte = Parse(Segments.OnePerByte(Bytes(head)));
+        Assert.True((whole.Ok, whole.Error, whole.Consumed) == (false, expected, 0L), $"{name}: {whole.Error}");
+        Assert.True((perByte.Ok, perByte.Error, perByte.Consumed) == (false, expected, 0L), $"{name}: {perByte.Error}");
+    }
+
+    [Fact]
+    public void SecWebSocketAcceptOfTheRfc6455SampleKey()
+    {
+        // RFC 6455 §1.3.
+        Assert.Equal("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", WebSocketHandshake.ComputeAccept("dGhlIHNhbXBsZSBub25jZQ=="));
+    }
+}

@@ -1,0 +1,167 @@
+using System.Text;
+using ConnMsg.WebSockets;
+
+namespace ConnMsg.Tests.Transport;
+
+/// <summary>
+/// The connection's read loop over an in-memory pipe pair, no sockets: every input fed whole, one segment per byte,
+/// and byte by byte (the loop then sees every prefix).
+/// </summary>
+public class WebSocketConnectionTests
+{
+    public static TheoryData<Feed> Feeds => new() { Feed.Whole, Feed.SegmentPerByte, Feed.ByteByByte };
+
+    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task OneFrameMessageIsDelivered(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        await h.FeedAsync(ClientFrames.TextFrame("h\u00e9llo \u20ac \U0001F600"), feed);
+        var messages = await h.Session.WaitForMessagesAsync(1);
+        Assert.Equal(Utf8("h\u00e9llo \u20ac \U0001F600"), messages[0].Bytes);
+    }
+
+    [Fact]
+    public async Task OneFrameMessageInOneSegmentIsDeliveredWithoutCopy()
+    {
+        await using var h = new PipeHarness();
+        byte[] frame = ClientFrames.TextFrame("{\"type\":\"req\",\"id\":1,\"op\":\"echo\"}");
+        await h.FeedAsync(frame, Feed.Whole);
+        var message = (await h.Session.WaitForMessagesAsync(1))[0];
+
+        // Handed on where it lay: unmasked in place inside the array the transport received, right after the 6-byte header.
+        Assert.True(message.SingleSegment);
+        Assert.Same(frame, message.BackingArray);
+        Assert.Equal(6, message.BackingOffset);
+        Assert.Equal(Utf8("{\"type\":\"req\",\"id\":1,\"op\":\"echo\"}"), message.Bytes);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task FragmentedMessageIsReassembled(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        byte[] euro = Utf8("\u20ac");
+        byte[] input = ClientFrames.Concat(
+            ClientFrames.Frame(ClientFrames.Text, [.. Utf8("ab"), euro[0]], fin: false),
+            ClientFrames.Frame(ClientFrames.Continuation, [], fin: false),
+            ClientFrames.Frame(ClientFrames.Continuation, [euro[1]], fin: false),
+            ClientFrames.Frame(ClientFrames.Continuation, [euro[2], .. Utf8("cd")]),
+            ClientFrames.TextFrame("next"));
+        await h.FeedAsync(input, feed);
+        var messages = await h.Session.WaitForMessagesAsync(2);
+        Assert.Equal(Utf8("ab\u20accd"), messages[0].Bytes);
+        Assert.Equal(Utf8("next"), messages[1].Bytes);
+        Assert.Equal(2, h.Session.Messages.Count);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task PingInsideAFragmentedMessageIsAnsweredWithPong(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        byte[] input = ClientFrames.Concat(
+            ClientFrames.TextFrame("first ", fin: false),
+            ClientFrames.Frame(ClientFrames.Ping, [1, 2, 3, 0xFF]),
+            ClientFrames.Frame(ClientFrames.Continuation, Utf8("second")));
+        await h.FeedAsync(input, feed);
+
+        ServerFrame? pong = await h.ReadFrameAsync();
+        Assert.NotNull(pong);
+        Assert.Equal((ClientFrames.Pong, true, false, 0), (pong.Opcode, pong.Fin, pong.Masked, pong.Rsv));
+        Assert.Equal([1, 2, 3, 0xFF], pong.Payload);
+        var messages = await h.Session.WaitForMessagesAsync(1);
+        Assert.Equal(Utf8("first second"), messages[0].Bytes);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task CloseFrameIsEchoedAndTheConnectionEnds(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        await h.FeedAsync(ClientFrames.Concat(ClientFrames.TextFrame("before"), ClientFrames.CloseFrame(4321, "bye"u8)), feed);
+        ServerFrame? close = await h.ReadFrameAsync();
+        Assert.NotNull(close);
+        Assert.True(close.IsClose);
+        Assert.Equal((ushort)4321, close.CloseCode);
+        Assert.True(await h.OutputEndsAsync());
+        await h.Run.WaitAsync(TimeSpan.FromSeconds(5));
+        await h.Session.Closed.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, h.Session.ClosedCalls);
+        Assert.Single(h.Session.Messages);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task FramesAfterTheCloseFrameAreIgnored(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        await h.FeedAsync(ClientFrames.Concat(ClientFrames.CloseFrame(1000), ClientFrames.TextFrame("late"), ClientFrames.Frame(ClientFrames.Ping, [9])), feed);
+        ServerFrame? close = await h.ReadFrameAsync();
+        Assert.Equal((ushort)1000, close?.CloseCode);
+        Assert.Null(await h.ReadFrameAsync()); // no pong, nothing after the close frame
+        Assert.Empty(h.Session.Messages);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task UnmaskedClientFrameClosesWith1002(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        await h.FeedAsync(ClientFrames.Frame(ClientFrames.Text, Utf8("x"), masked: false), feed);
+        Assert.Equal((ushort)CloseCode.ProtocolError, (await h.ReadCloseAsync())?.CloseCode);
+        Assert.True(await h.OutputEndsAsync());
+        Assert.Empty(h.Session.Messages);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task InvalidUtf8InAFirstFragmentClosesWith1007BeforeTheMessageEnds(Feed feed)
+    {
+        await using var h = new PipeHarness();
+        await h.FeedAsync(ClientFrames.Frame(ClientFrames.Text, [0x41, 0xED, 0xA0, 0x80], fin: false), feed);
+        Assert.Equal((ushort)CloseCode.InvalidPayload, (await h.ReadCloseAsync())?.CloseCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task FragmentsOverMaxMessageSizeCloseWith1009(Feed feed)
+    {
+        await using var h = new PipeHarness(new ConnMsgOptions { MaxMessageSize = 300 });
+        byte[] input = ClientFrames.Concat(
+            ClientFrames.Frame(ClientFrames.Text, new byte[200].Select(_ => (byte)'a').ToArray(), fin: false),
+            ClientFrames.Header(ClientFrames.Continuation, 101)); // the header alone says 301 > 300
+        await h.FeedAsync(input, feed);
+        Assert.Equal((ushort)CloseCode.MessageTooBig, (await h.ReadCloseAsync())?.CloseCode);
+        Assert.Empty(h.Session.Messages);
+    }
+
+    [Theory]
+    [MemberData(nameof(Feeds))]
+    public async Task MessageOfExactlyMaxMessageSizeInFragmentsIsDelivered(Feed feed)
+    {
+        await using var h = new PipeHarness(new ConnMsgOptions { MaxMessageSize = 300 });
+        byte[] input = ClientFrames.Concat(
+            ClientFrames.Frame(ClientFrames.Text, Enumerable.Repeat((byte)'a', 200).ToArray(), fin: false),
+            ClientFrames.Frame(ClientFrames.Continuation, Enumerable.Repeat((byte)'b', 100).ToArray()));
+        await h.FeedAsync(input, feed);
+        var messages = await h.Session.WaitForMessagesAsync(1);
+        Assert.Equal(300, messages[0].Bytes.Length);
+    }
+
+    [Fact]
+    public async Task PeerThatClosesTcpMidFrameEndsTheConnectionWithoutAFrame()
+    {
+        await using var h = new PipeHarness();
+        byte[] frame = ClientFrames.TextFrame("unfinished");
+        await h.FeedAsync(frame[..5], Feed.Whole);
+        Assert.True(await h.Input.WaitIdleAsync(TimeSpan.FromSeconds(5)));
+        h.Input.CompleteWriter();
+        await h.Run.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Null(await h.ReadFrameAsync());
+        Assert.Empty(h.Session.Messages);
+        Assert.Equal(1, h.Session.ClosedCalls);
+    }
+}
