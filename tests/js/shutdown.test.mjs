@@ -16,10 +16,7 @@ after(async () => {
   }
 });
 
-// Marked todo while the gateway does not drain on SIGTERM (found 2026-11: new requests are still
-// answered cfm, no close 1001 is sent and the process does not exit until killed). Remove the todo
-// once it does: the test then guards the behaviour.
-test('SIGTERM: in-flight request answered, new request rejected shutting_down, close 1001, process exits', { todo: 'gateway does not drain on SIGTERM yet (see the report)' }, async () => {
+test('SIGTERM: in-flight request answered, new request rejected shutting_down, close 1001, process exits', async () => {
   const ws = new WebSocket(gw.ws, ['connmsg.v1']);
   ws.on('error', () => {});
   const messages = [];
