@@ -68,6 +68,7 @@ public static class Commands
         "fanout" => new FanoutScenario(ScenarioOptions.From(cli, name, "http://127.0.0.1:8080/ws"), cli),
         "connect" => new ConnectScenario(ScenarioOptions.From(cli, name, "http://127.0.0.1:8080/ws"), cli),
         "soak" => new SoakScenario(ScenarioOptions.From(cli, name, "http://127.0.0.1:8080/ws"), cli),
+        "client" => new ClientEchoScenario(ScenarioOptions.From(cli, name, "http://127.0.0.1:8080/ws"), cli),
         "signalr" => new SignalREchoScenario(ScenarioOptions.From(cli, name, "http://127.0.0.1:5082/hub", "/hub"), cli),
         _ => null,
     };
@@ -82,6 +83,7 @@ public static class Commands
           fanout   N subscribers on one topic, publisher(s) at a rate or flat   --subscribers 1000 --publishers 1 --rate 0 [--pub-inflight 8] [--size 0] [--topic bench.fanout]
           connect  connection storm to N held connections                       --connections 10000 --parallel 100 [--hold 3]
           soak     paced echo + fan-out + connection churn for a long window    --connections 50 --rate 5000 --subscribers 100 --pub-rate 100 --churn 10
+          client   echo through the ConnMsg .NET client (src/ConnMsg.Client)  --connections 100 --inflight 16 --size 64
           signalr  SignalR hub Echo with the SignalR .NET client                --connections 100 --inflight 16 --size 64 (target default http://127.0.0.1:5082/hub)
           bench    build, start each server pinned to core 0, run the standard set pinned to core 1, write one combined report
                    [--quick] [--warmup 25] [--duration 30] [--servers connmsg,middleware,signalr] [--no-build] [--out DIR]

@@ -5,8 +5,14 @@ namespace ConnMsg.Load.Bench;
 /// <summary>The standard set of runs of issue "Performance, measured".</summary>
 public static class BenchPlan
 {
-    /// <summary>The id of the request/response run that the SignalR run is compared with.</summary>
+    /// <summary>The id of the raw-client request/response run of the same shape as the SignalR run.</summary>
     public const string EchoPipelinedId = "reqcfm-100x16x64B";
+
+    /// <summary>The id of the ConnMsg .NET client run that the SignalR run is compared with.</summary>
+    public const string ClientEchoId = "client-100x16x64B";
+
+    /// <summary>The id of the SignalR run.</summary>
+    public const string SignalREchoId = "signalr-100x16x64B";
 
     /// <summary>The runs for the chosen servers, ConnMsg's first in each workload.</summary>
     public static IReadOnlyList<BenchRun> Create(BenchOptions options, IReadOnlyList<ServerSpec> servers)
@@ -26,16 +32,21 @@ public static class BenchPlan
                 ["--connections", conns, "--parallel", "100"]));
         }
 
+        if (servers.Contains(ServerSpec.ConnMsg) && servers.Contains(ServerSpec.SignalR))
+        {
+            runs.Add(new BenchRun(ClientEchoId, "echo with the ConnMsg .NET client, 100 × 16 in flight, 64 B", "client", ServerSpec.ConnMsg,
+                ["--connections", "100", "--inflight", "16", "--size", "64"]));
+        }
+
         if (servers.Contains(ServerSpec.SignalR))
         {
-            runs.Add(new BenchRun("signalr-100x16x64B", "SignalR Echo with the SignalR .NET client, 100 × 16 in flight, 64 B", "signalr", ServerSpec.SignalR,
+            runs.Add(new BenchRun(SignalREchoId, "SignalR Echo with the SignalR .NET client, 100 × 16 in flight, 64 B", "signalr", ServerSpec.SignalR,
                 ["--connections", "100", "--inflight", "16", "--size", "64"]));
         }
 
         return runs
             .Where(r => options.Only.Count == 0 || options.Only.Any(o => r.Id.StartsWith(o, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(r => r.Id == "signalr-100x16x64B" ? 1 : 0)
-            .ThenBy(r => r.Scenario switch { "reqcfm" => 0, "fanout" => 1, "connect" => 2, _ => 3 })
+            .OrderBy(r => r.Scenario switch { "reqcfm" => 0, "fanout" => 1, "connect" => 2, "client" => 3, _ => 4 })
             .ThenBy(r => r.Id)
             .ToList();
     }

@@ -161,7 +161,7 @@ public static class CombinedReport
     private static IEnumerable<Comparison> Comparisons(IReadOnlyList<BenchOutcome> outcomes)
     {
         var done = outcomes.Where(o => o.Result is not null).ToList();
-        foreach (IGrouping<string, BenchOutcome> workload in done.Where(o => o.Run.Scenario != "signalr").GroupBy(o => o.Run.Id))
+        foreach (IGrouping<string, BenchOutcome> workload in done.Where(o => o.Run.Scenario is not ("signalr" or "client")).GroupBy(o => o.Run.Id))
         {
             List<ScenarioResult> results = workload.Select(o => o.Result!).ToList();
             string[] keys = workload.First().Run.Scenario switch
@@ -177,24 +177,37 @@ public static class CombinedReport
         }
 
         BenchOutcome? signalr = done.FirstOrDefault(o => o.Run.Scenario == "signalr");
+        BenchOutcome? client = done.FirstOrDefault(o => o.Run.Id == BenchPlan.ClientEchoId);
+        if (signalr is null && client is null)
+        {
+            yield break;
+        }
+
+        // Prefer the ConnMsg .NET client (library client against library client); fall back to the raw-client run.
+        BenchOutcome? ours = client
+            ?? done.FirstOrDefault(o => o.Run.Id == BenchPlan.EchoPipelinedId && o.Run.Server == ServerSpec.ConnMsg);
+        var compared = new List<ScenarioResult>();
+        var clientNotes = new List<string>
+        {
+            ours == client
+                ? "Both sides use their library's .NET client: ConnMsg.Client's RequestAsync<string>(\"echo\") against SignalR's InvokeAsync<string>(\"Echo\"), each on 100 connections × 16 concurrent calls; the driver's CPU is mostly the client libraries' cost."
+                : "No ConnMsg .NET client run was available: the ConnMsg side is the reqcfm run of the same shape, driven by the load driver's raw pipelined client, so the ratio includes the difference in client cost.",
+        };
+        if (ours is not null)
+        {
+            compared.Add(ours.Result!);
+        }
+
         if (signalr is not null)
         {
-            BenchOutcome? ours = done.FirstOrDefault(o => o.Run.Id == BenchPlan.EchoPipelinedId && o.Run.Server == ServerSpec.ConnMsg)
-                ?? done.FirstOrDefault(o => o.Run.Id == BenchPlan.EchoPipelinedId);
-            var results = new List<ScenarioResult> { signalr.Result! };
-            var notes = new List<string>
-            {
-                "SignalR is driven with its own .NET client; the ConnMsg side of this comparison is the reqcfm run of the same shape, driven by the load driver's raw pipelined client (no ConnMsg .NET client was available to drive it), so the ratio includes the difference in client cost.",
-            };
-            if (ours is not null)
-            {
-                results.Insert(0, ours.Result!);
-            }
-
-            notes.AddRange(results.SelectMany(r => r.Notes.Select(n => $"{r.Label}: {n}")));
-            yield return new Comparison(signalr.Run.Id, signalr.Run.Title, results, Rows(results, s_echoKeys, ours is null ? -1 : 0, ours is null ? -1 : 1),
-                ours is not null, $"{ours?.Result!.Label ?? "ConnMsg"} ÷ SignalR", notes);
+            compared.Add(signalr.Result!);
         }
+
+        clientNotes.AddRange(compared.SelectMany(r => r.Notes.Select(n => $"{r.Label}: {n}")));
+        bool ratio = ours is not null && signalr is not null;
+        string id = signalr?.Run.Id ?? client!.Run.Id;
+        yield return new Comparison(id, ".NET client echo, 100 connections × 16 in flight, 64 B: ConnMsg vs SignalR", compared,
+            Rows(compared, s_echoKeys, ratio ? 0 : -1, ratio ? 1 : -1), ratio, "ConnMsg ÷ SignalR", clientNotes);
     }
 
     private static List<Row> Rows(List<ScenarioResult> results, string[] keys, int numerator, int denominator)

@@ -54,6 +54,7 @@ public static class ScenarioRunner
         };
 
         long errorsAtStart = scenario.Errors;
+        long allocatedAtStart = GC.GetTotalAllocatedBytes(precise: false);
         var start = CpuSnapshot.Take(options.ServerPid);
         previous = start;
         var measured = Stopwatch.StartNew();
@@ -85,6 +86,7 @@ public static class ScenarioRunner
 
         scenario.Latency.TakeIntervalIntoTotal(); // whatever completed after the last full second
         var end = CpuSnapshot.Take(options.ServerPid);
+        long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedAtStart;
         ProgressLine.Done();
         var window = new MeasuredWindow(start, end, scenario.Latency.Total.TotalCount);
 
@@ -93,6 +95,8 @@ public static class ScenarioRunner
         ProgressLine.Done($"{tag} done");
 
         AddStandardMetrics(result, scenario, window, scenario.Errors - errorsAtStart);
+        // Shows that the driver's hot path does not allocate (the sampler's once-a-second work is all there is).
+        result.Add("driver_alloc_bytes_per_op", "Driver allocation per operation", allocated / (double)Math.Max(1, window.Operations), "B");
         scenario.AddResults(result, window);
         HistogramBase total = scenario.Latency.Total;
         if (total.TotalCount > 0)
