@@ -86,10 +86,10 @@ public sealed class ServerRequestTests
 
         var e = await Assert.ThrowsAsync<ConnMsgMessageTooLargeException>(
             () => client.RequestAsync("echo", Json("\"" + new string('x', 100) + "\""))).Within();
-        done.SetResult();
 
         Assert.Equal(100, e.Limit);
         Assert.Equal(4, client.Session!.MaxInFlight);
         Assert.Equal("s2", client.Session.Id);
+        done.SetResult(); // only now may the script end and the server close
     }
 }
