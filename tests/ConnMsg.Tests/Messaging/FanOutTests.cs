@@ -1,0 +1,131 @@
+using System.Text.Json;
+using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Messaging.Support;
+
+namespace ConnMsg.Tests.Messaging;
+
+/// <summary>PROTOCOL.md §5.2 fan-out and §8 per-topic ordering, over many real connections.</summary>
+public sealed class FanOutTests
+{
+    [Fact]
+    public async Task PublishReachesEverySubscriberOfManyConnectionsExactlyOnceInPublishOrder()
+    {
+        const int subscribers = 50, publishes = 20;
+        await using TestServer server = await TestServer.StartAsync();
+        WsClient[] clients = await Task.WhenAll(Enumerable.Range(0, subscribers).Select(_ => WsClient.ConnectAsync(server.WebSocketUri)));
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.SubscribeAsync("fan.out")));
+            Assert.Equal(subscribers, server.Server.SubscriberCount("fan.out"));
+
+            await using WsClient publisher = await WsClient.ConnectAsync(server.WebSocketUri);
+            for (int i = 0; i < publishes; i++)
+            {
+                Assert.Equal(subscribers, await publisher.PublishAsync("fan.out", $$"""{"n":{{i}}}"""));
+            }
+
+            List<string>[] received = await Task.WhenAll(clients.Select(async c =>
+            {
+                var texts = new List<string>();
+                for (int i = 0; i < publishes; i++)
+                {
+                    texts.Add(await c.ReceiveAsync());
+                }
+
+                await c.AssertNothingElseArrivesAsync(); // exactly once: nothing beyond the 20
+                return texts;
+            }));
+
+            foreach (List<string> texts in received)
+            {
+                int[] order = texts.Select(t => Json.Parse(t)).Select(m => m.GetProperty("data").GetProperty("n").GetInt32()).ToArray();
+                Assert.Equal(Enumerable.Range(0, publishes), order);
+            }
+
+            // §5.2: encoded once, the same bytes to every subscriber.
+            Assert.All(received, texts => Assert.Equal(received[0], texts));
+        }
+        finally
+        {
+            foreach (WsClient c in clients)
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task PublisherThatIsAlsoASubscriberGetsItsOwnInd()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.SubscribeAsync("self");
+
+        await client.SendAsync("""{"type":"req","id":1,"op":"publish","data":{"topic":"self","data":"me"}}""");
+        var messages = new[] { await client.ReceiveJsonAsync(), await client.ReceiveJsonAsync() };
+        JsonElement cfm = Assert.Single(messages, m => m.Type() == "cfm");
+        Assert.Equal(1, cfm.GetProperty("data").GetProperty("subscribers").GetInt32());
+        Assert.Equal("\"me\"", Assert.Single(messages, m => m.Type() == "ind").Raw("data"));
+    }
+
+    [Theory]
+    [InlineData("concurrent.plain")]
+    [InlineData("history.concurrent")]
+    public async Task ConcurrentPublishersOneOrderSeenByEverySubscriber(string topic)
+    {
+        const int publishers = 4, perPublisher = 50, subscribers = 3;
+        await using TestServer server = await TestServer.StartAsync();
+        WsClient[] subs = await Task.WhenAll(Enumerable.Range(0, subscribers).Select(_ => WsClient.ConnectAsync(server.WebSocketUri)));
+        WsClient[] pubs = await Task.WhenAll(Enumerable.Range(0, publishers).Select(_ => WsClient.ConnectAsync(server.WebSocketUri)));
+        try
+        {
+            await Task.WhenAll(subs.Select(s => s.SubscribeAsync(topic)));
+
+            // Every publisher pipelines its publishes (no waiting for answers), all at once.
+            await Task.WhenAll(pubs.Select(async (p, pi) =>
+            {
+                for (int n = 0; n < perPublisher; n++)
+                {
+                    await p.SendAsync($$"""{"type":"req","id":{{n}},"op":"publish","data":{"topic":"{{topic}}","data":{"p":{{pi}},"n":{{n}} } } }""");
+                }
+
+                for (int n = 0; n < perPublisher; n++)
+                {
+                    JsonElement cfm = await p.ReceiveJsonAsync();
+                    Assert.Equal("cfm", cfm.Type());
+                    Assert.Equal(subscribers, cfm.GetProperty("data").GetProperty("subscribers").GetInt32());
+                }
+            }));
+
+            List<JsonElement>[] seen = await Task.WhenAll(subs.Select(s => s.ReceiveIndsAsync(publishers * perPublisher)));
+            string[][] orders = seen.Select(inds => inds.Select(i => i.Raw("data")).ToArray()).ToArray();
+
+            // Every subscriber sees the same single order ...
+            Assert.All(orders, o => Assert.Equal(orders[0], o));
+
+            // ... in which each publisher's Inds keep the order it published them in, none lost, none repeated.
+            foreach (IGrouping<int, JsonElement> byPublisher in seen[0].GroupBy(i => i.GetProperty("data").GetProperty("p").GetInt32()))
+            {
+                Assert.Equal(Enumerable.Range(0, perPublisher), byPublisher.Select(i => i.GetProperty("data").GetProperty("n").GetInt32()));
+            }
+
+            Assert.Equal(publishers, seen[0].Select(i => i.GetProperty("data").GetProperty("p").GetInt32()).Distinct().Count());
+            if (topic.StartsWith("history.", StringComparison.Ordinal))
+            {
+                Assert.All(seen, inds => Assert.Equal(Enumerable.Range(1, publishers * perPublisher).Select(i => (long)i), inds.Select(i => i.Seq())));
+            }
+
+            foreach (WsClient s in subs)
+            {
+                await s.AssertNothingElseArrivesAsync();
+            }
+        }
+        finally
+        {
+            foreach (WsClient c in subs.Concat(pubs))
+            {
+                await c.DisposeAsync();
+            }
+        }
+    }
+}

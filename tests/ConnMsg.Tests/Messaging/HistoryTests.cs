@@ -1,0 +1,180 @@
+using System.Text;
+using System.Text.Json;
+using ConnMsg.Messaging;
+using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Messaging.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ConnMsg.Tests.Messaging;
+
+/// <summary>PROTOCOL.md §5.3: history topics, <c>seq</c>, and <c>$subscribe</c> with <c>since</c>.</summary>
+public sealed class HistoryTests
+{
+    [Fact]
+    public async Task HistoryTopicIndsCarrySeqIncreasingByOne()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await using WsClient publisher = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("history.seq");
+
+        for (int i = 0; i < 10; i++)
+        {
+            await publisher.PublishAsync("history.seq", i.ToString());
+        }
+
+        List<JsonElement> inds = await subscriber.ReceiveIndsAsync(10);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), inds.Select(i => i.Seq()));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => i.ToString()), inds.Select(i => i.Raw("data")));
+    }
+
+    [Fact]
+    public async Task SeqIsPerTopic()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("history.one");
+        await subscriber.SubscribeAsync("history.two");
+        IIndPublisher publisher = Publisher(server);
+        await publisher.PublishAsync("history.one", "1"u8.ToArray());
+        await publisher.PublishAsync("history.two", "1"u8.ToArray());
+        await publisher.PublishAsync("history.one", "2"u8.ToArray());
+
+        List<JsonElement> inds = await subscriber.ReceiveIndsAsync(3);
+        Assert.Equal([("history.one", 1L), ("history.two", 1L), ("history.one", 2L)], inds.Select(i => (i.Str("topic")!, i.Seq())));
+    }
+
+    [Fact]
+    public async Task SubscribeWithoutSinceToAFreshTopicReportsSeqZero()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        JsonElement data = await client.SubscribeAsync("history.fresh");
+        Assert.Equal("""{"seq":0}""", data.GetRawText());
+    }
+
+    [Fact]
+    public async Task SubscribeWithoutSinceGoesLiveAtOnceAndReportsTheCurrentSeq()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await PublishManyAsync(server, "history.live", 7);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        JsonElement data = await client.SubscribeAsync("history.live");
+        Assert.Equal(7, data.GetProperty("seq").GetInt64());
+        Assert.False(data.TryGetProperty("recovered", out _));
+        await client.AssertNothingElseArrivesAsync(); // nothing replayed
+
+        await PublishManyAsync(server, "history.live", 1);
+        Assert.Equal(8, (await client.ReceiveIndsAsync(1))[0].Seq());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(9)]
+    public async Task SubscribeWithSinceReplaysTheMissedIndsThenGoesLive(long since)
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await PublishManyAsync(server, "history.replay", 10);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync($$$"""{"type":"req","id":"s","op":"$subscribe","data":{"topic":"history.replay","since":{{{since}}}}}""");
+        var inds = new List<JsonElement>();
+        JsonElement cfm;
+        while ((cfm = await client.ReceiveJsonAsync()).Type() == "ind")
+        {
+            inds.Add(cfm);
+        }
+
+        Assert.Equal("cfm", cfm.Type());
+        Assert.Equal("""{"recovered":true}""", cfm.Raw("data"));
+        Assert.Equal(Range(since + 1, 10), inds.Select(i => i.Seq()));
+        Assert.Equal(Range(since + 1, 10).Select(s => $"{{\"n\":{s}}}"), inds.Select(i => i.Raw("data")));
+
+        await PublishManyAsync(server, "history.replay", 1);
+        Assert.Equal(11, (await client.ReceiveIndsAsync(1))[0].Seq());
+        await client.AssertNothingElseArrivesAsync();
+    }
+
+    [Fact]
+    public async Task SubscribeWithSinceAtTheCurrentSeqReplaysNothingAndIsRecovered()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await PublishManyAsync(server, "history.uptodate", 4);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        JsonElement data = await client.SubscribeAsync("history.uptodate", since: 4);
+        Assert.True(data.GetProperty("recovered").GetBoolean());
+        await client.AssertNothingElseArrivesAsync();
+    }
+
+    [Theory]
+    [InlineData(15, true)]  // kept: 16..25, so everything after 15 is still there
+    [InlineData(14, false)] // seq 15 is gone
+    [InlineData(3, false)]
+    [InlineData(0, false)]
+    public async Task SinceOlderThanTheKeptWindowIsNotRecovered(long since, bool recovered)
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o.HistoryCapacity = 10);
+        await PublishManyAsync(server, "history.window", 25);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync($$$"""{"type":"req","id":"s","op":"$subscribe","data":{"topic":"history.window","since":{{{since}}}}}""");
+        var inds = new List<JsonElement>();
+        JsonElement cfm;
+        while ((cfm = await client.ReceiveJsonAsync()).Type() == "ind")
+        {
+            inds.Add(cfm);
+        }
+
+        JsonElement data = cfm.GetProperty("data");
+        Assert.Equal(recovered, data.GetProperty("recovered").GetBoolean());
+        if (recovered)
+        {
+            Assert.Equal(Range(16, 25), inds.Select(i => i.Seq()));
+        }
+        else
+        {
+            Assert.Equal(25, data.GetProperty("seq").GetInt64());
+        }
+
+        // Live either way, from the next seq.
+        await PublishManyAsync(server, "history.window", 1);
+        Assert.Equal(26, (await client.ReceiveIndsAsync(1))[0].Seq());
+    }
+
+    [Fact]
+    public async Task TopicsOutsideTheHistoryPrefixesKeepNoHistory()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o.HistoryTopicPrefixes = ["kept."]);
+        await PublishManyAsync(server, "kept.a", 2);
+        await PublishManyAsync(server, "history.a", 2);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        Assert.Equal(2, (await client.SubscribeAsync("kept.a")).GetProperty("seq").GetInt64());
+        await client.SubscribeAsync("history.a", since: 0);
+        await client.AssertNothingElseArrivesAsync(); // nothing kept, nothing replayed
+
+        await PublishManyAsync(server, "history.a", 1);
+        Assert.False((await client.ReceiveIndsAsync(1))[0].TryGetProperty("seq", out _));
+    }
+
+    internal static IIndPublisher Publisher(TestServer server) => server.App.Services.GetRequiredService<IIndPublisher>();
+
+    /// <summary>Publishes <c>{"n":1}</c> … <c>{"n":count}</c> (so on a fresh topic, n is the seq each gets).</summary>
+    internal static async Task PublishManyAsync(TestServer server, string topic, int count)
+    {
+        IIndPublisher publisher = Publisher(server);
+        for (int i = 1; i <= count; i++)
+        {
+            await publisher.PublishAsync(topic, Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"));
+        }
+    }
+
+    private static IEnumerable<long> Range(long from, long toInclusive)
+    {
+        for (long s = from; s <= toInclusive; s++)
+        {
+            yield return s;
+        }
+    }
+}

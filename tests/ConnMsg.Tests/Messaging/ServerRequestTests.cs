@@ -1,0 +1,104 @@
+using System.Text.Json;
+using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Messaging.Support;
+
+namespace ConnMsg.Tests.Messaging;
+
+/// <summary>
+/// PROTOCOL.md §1 "both peers are equal": the server sends a Req to the client (through the demo's <c>demo.ask</c>) and
+/// the client's cfm or rej decides the answer to the client's original request.
+/// </summary>
+public sealed class ServerRequestTests(DemoServerFixture fixture) : IClassFixture<DemoServerFixture>
+{
+    [Fact]
+    public async Task ClientsCfmToTheServersReqBecomesTheOriginalRequestsCfm()
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":"ask","op":"demo.ask","data":{"op":"client.confirm","data":{"question":"ok?"}}}""");
+
+        JsonElement req = await client.ReceiveJsonAsync();
+        Assert.Equal("req", req.Type());
+        Assert.Equal("client.confirm", req.Str("op"));
+        Assert.Equal("""{"question":"ok?"}""", req.Raw("data"));
+        Assert.Equal(JsonValueKind.Number, req.GetProperty("id").ValueKind);
+
+        await client.SendAsync($$$"""{"type":"cfm","id":{{{req.Raw("id")}}},"data":{"answer":"yes","n":[1,2]}}""");
+        JsonElement answer = await client.ReceiveJsonAsync();
+        Assert.Equal("cfm", answer.Type());
+        Assert.Equal("\"ask\"", answer.Raw("id"));
+        Assert.Equal("""{"answer":"yes","n":[1,2]}""", answer.Raw("data"));
+    }
+
+    [Fact]
+    public async Task ClientsRejToTheServersReqBecomesTheOriginalRequestsRej()
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":7,"op":"demo.ask","data":{"op":"client.confirm"}}""");
+        JsonElement req = await client.ReceiveJsonAsync();
+        Assert.Equal("req", req.Type());
+        Assert.True(!req.TryGetProperty("data", out JsonElement d) || d.ValueKind == JsonValueKind.Null, "no data was asked for");
+
+        await client.SendAsync($$"""{"type":"rej","id":{{req.Raw("id")}},"code":"forbidden","reason":"user said no"}""");
+        JsonElement answer = await client.ReceiveJsonAsync();
+        answer.AssertRej("forbidden", "7");
+        Assert.Equal("user said no", answer.Str("reason"));
+    }
+
+    [Fact]
+    public async Task ServerRequestsAreCorrelatedByIdNotByOrder()
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":"a","op":"demo.ask","data":{"op":"q","data":"A"}}""");
+        await client.SendAsync("""{"type":"req","id":"b","op":"demo.ask","data":{"op":"q","data":"B"}}""");
+        var reqs = new Dictionary<string, string>(); // data -> raw id of the server's req
+        for (int i = 0; i < 2; i++)
+        {
+            JsonElement req = await client.ReceiveJsonAsync();
+            Assert.Equal("req", req.Type());
+            reqs[req.GetProperty("data").GetString()!] = req.Raw("id");
+        }
+
+        Assert.NotEqual(reqs["A"], reqs["B"]); // unique among the server's requests in flight
+
+        // Answer in the opposite order.
+        await client.SendAsync($$"""{"type":"cfm","id":{{reqs["B"]}},"data":"answer to B"}""");
+        JsonElement first = await client.ReceiveJsonAsync();
+        Assert.Equal(("\"b\"", "\"answer to B\""), (first.Raw("id"), first.Raw("data")));
+
+        await client.SendAsync($$"""{"type":"cfm","id":{{reqs["A"]}},"data":"answer to A"}""");
+        JsonElement second = await client.ReceiveJsonAsync();
+        Assert.Equal(("\"a\"", "\"answer to A\""), (second.Raw("id"), second.Raw("data")));
+    }
+
+    [Fact]
+    public async Task AnswersToUnknownServerRequestIdsAreIgnored()
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync("""{"type":"cfm","id":987654,"data":1}""");
+        await client.SendAsync("""{"type":"rej","id":"nope","code":"internal"}""");
+        await client.AssertNothingElseArrivesAsync();
+
+        // A stray answer does not satisfy a later real request either.
+        await client.SendAsync("""{"type":"req","id":1,"op":"demo.ask","data":{"op":"q"}}""");
+        JsonElement req = await client.ReceiveJsonAsync();
+        Assert.Equal("req", req.Type());
+        await client.SendAsync($$"""{"type":"cfm","id":{{req.Raw("id")}},"data":"real"}""");
+        Assert.Equal("\"real\"", (await client.ReceiveJsonAsync()).Raw("data"));
+    }
+
+    [Fact]
+    public async Task ClientMayKeepUsingTheConnectionWhileTheServerWaitsForItsAnswer()
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":1,"op":"demo.ask","data":{"op":"q"}}""");
+        JsonElement req = await client.ReceiveJsonAsync();
+
+        JsonElement echo = await client.AnswerAsync("""{"type":"req","id":2,"op":"echo","data":"meanwhile"}""");
+        Assert.Equal("\"meanwhile\"", echo.Raw("data"));
+
+        await client.SendAsync($$"""{"type":"cfm","id":{{req.Raw("id")}}}""");
+        JsonElement answer = await client.ReceiveJsonAsync();
+        Assert.Equal("1", answer.Raw("id"));
+        Assert.Equal("cfm", answer.Type());
+    }
+}
