@@ -154,6 +154,28 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
     }
 
     [Fact]
+    public async Task TooManyHeadersThatNeverEndGets431()
+    {
+        // 70 complete header lines and no blank line: the count alone must decide, without waiting.
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        string head = "GET /ws HTTP/1.1\r\nHost: x\r\n" + string.Concat(Enumerable.Range(0, 70).Select(i => $"X-H{i}: v\r\n"));
+        await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head), cts.Token);
+        RawHttpResponse r = await RawHttp.ReadResponseAsync(tcp.GetStream(), cts.Token);
+        Assert.Equal(431, r.Status);
+    }
+
+    [Fact]
+    public async Task UpgradeWithoutHostGets400()
+    {
+        string request = RawHttp.UpgradeRequest(Port).Replace($"Host: 127.0.0.1:{Port}\r\n", "");
+        Assert.DoesNotContain("Host:", request);
+        RawHttpResponse r = await RawHttp.SendAsync(Port, request);
+        Assert.Equal(400, r.Status);
+    }
+
+    [Fact]
     public async Task Http10Gets505()
     {
         RawHttpResponse r = await RawHttp.SendAsync(Port, "GET /healthz HTTP/1.0\r\nHost: x\r\n\r\n");

@@ -41,12 +41,30 @@ public class ConformanceMessagingTests : IClassFixture<RawServerFixture>
         Assert.Equal((ushort)1002, await ws.ReceiveCloseCodeAsync());
     }
 
-    [Fact]
-    public async Task FragmentedPingClosesWith1002()
+    [Theory]
+    [InlineData(ClientFrames.Ping)]
+    [InlineData(ClientFrames.Pong)]
+    [InlineData(ClientFrames.Close)]
+    public async Task FragmentedControlFrameClosesWith1002(byte opcode)
     {
         await using RawWebSocket ws = await _fixture.ConnectAsync();
-        await ws.SendFrameAsync(ClientFrames.Ping, [1, 2], fin: false);
+        await ws.SendFrameAsync(opcode, [0x03, 0xE8], fin: false);
         Assert.Equal((ushort)1002, await ws.ReceiveCloseCodeAsync());
+    }
+
+    [Fact]
+    public async Task PingWrittenOneByteAtATimeIsAnswered()
+    {
+        await using RawWebSocket ws = await _fixture.ConnectAsync();
+        byte[] payload = Enumerable.Range(0, 125).Select(i => (byte)i).ToArray();
+        foreach (byte b in ClientFrames.Frame(ClientFrames.Ping, payload))
+        {
+            await ws.SendAsync([b]);
+        }
+
+        ServerFrame pong = await ws.ReceiveFrameAsync();
+        Assert.Equal(ClientFrames.Pong, pong.Opcode);
+        Assert.Equal(payload, pong.Payload);
     }
 
     [Fact]
