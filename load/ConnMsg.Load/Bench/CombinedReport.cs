@@ -40,7 +40,7 @@ public static class CombinedReport
             }
 
             md.Append("\n|---|").Append(string.Concat(Enumerable.Repeat("---:|", c.Results.Count + (c.HasRatio ? 1 : 0)))).Append('\n');
-            foreach (Row row in c.Rows)
+            foreach (ComparisonRow row in c.Rows)
             {
                 md.Append("| ").Append(row.Name).Append(row.Unit.Length > 0 ? $" ({row.Unit})" : "").Append(" |");
                 foreach (double v in row.Values)
@@ -81,7 +81,7 @@ public static class CombinedReport
             }
 
             html.Append(c.HasRatio ? $"<th>{HtmlReport.Esc(c.RatioLabel)}</th>" : "").Append("</tr>");
-            foreach (Row row in c.Rows)
+            foreach (ComparisonRow row in c.Rows)
             {
                 html.Append("<tr><td>").Append(HtmlReport.Esc(row.Name + (row.Unit.Length > 0 ? $" ({row.Unit})" : ""))).Append("</td>");
                 foreach (double v in row.Values)
@@ -101,7 +101,7 @@ public static class CombinedReport
             html.Append("<div class='charts'>");
             foreach ((string key, string title) in new[] { ("throughput", "Throughput"), ("p99_us", "Latency p99 (µs)"), ("server_cpu_us_per_op", "Server CPU µs per message") })
             {
-                Row? row = c.Rows.FirstOrDefault(r => r.Key == key);
+                ComparisonRow? row = c.Rows.FirstOrDefault(r => r.Key == key);
                 if (row is not null)
                 {
                     string unit = key == "throughput" ? c.Results[0].OperationUnit : row.Unit;
@@ -210,9 +210,9 @@ public static class CombinedReport
             Rows(compared, s_echoKeys, ratio ? 0 : -1, ratio ? 1 : -1), ratio, "ConnMsg ÷ SignalR", clientNotes);
     }
 
-    private static List<Row> Rows(List<ScenarioResult> results, string[] keys, int numerator, int denominator)
+    private static List<ComparisonRow> Rows(List<ScenarioResult> results, string[] keys, int numerator, int denominator)
     {
-        var rows = new List<Row>();
+        var rows = new List<ComparisonRow>();
         foreach (string key in keys)
         {
             Metric? any = results.SelectMany(r => r.Metrics).FirstOrDefault(m => m.Key == key);
@@ -224,15 +224,9 @@ public static class CombinedReport
             double[] values = results.Select(r => r.Get(key)).ToArray();
             double ratio = numerator >= 0 && denominator >= 0 ? values[numerator] / values[denominator] : double.NaN;
             string unit = key == "throughput" ? results[0].OperationUnit : any.Unit;
-            rows.Add(new Row(key, any.Name, unit, values, ratio));
+            rows.Add(new ComparisonRow(key, any.Name, unit, values, ratio));
         }
 
         return rows;
     }
-
-    /// <summary>One workload's results side by side.</summary>
-    private sealed record Comparison(string Id, string Title, List<ScenarioResult> Results, List<Row> Rows, bool HasRatio, string RatioLabel, List<string> Notes);
-
-    /// <summary>One metric across the servers of a workload.</summary>
-    private sealed record Row(string Key, string Name, string Unit, double[] Values, double Ratio);
 }

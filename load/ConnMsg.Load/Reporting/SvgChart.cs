@@ -181,7 +181,7 @@ public static class SvgChart
         double step = integral ? Math.Max(1, NiceStep((max - min) / 8)) : NiceStep((max - min) / 8);
         for (double x = Math.Ceiling(min / step) * step; x <= max + (step / 1000); x += step)
         {
-            yield return (x, Format.Number(x));
+            yield return (x, integral ? x.ToString("0", CultureInfo.InvariantCulture) : Format.Number(x));
         }
     }
 
