@@ -5,7 +5,7 @@ namespace ConnMsg.Baseline.Middleware;
 
 /// <summary>PROTOCOL.md's envelope handling and the Appendix A demo operations.</summary>
 /// <remarks>Thread-safety: stateless apart from <see cref="Topics"/>; safe for concurrent use.</remarks>
-internal sealed class DemoService
+internal sealed partial class DemoService
 {
     private const long MaxIntegerId = (1L << 53) - 1;
 
@@ -297,85 +297,5 @@ internal sealed class DemoService
             JsonValueKind.String when id.GetString() is { Length: >= 1 and <= 64 } => id.GetRawText(),
             _ => null,
         };
-    }
-
-    private static byte[] EncodeConfirm(string id, JsonElement data)
-    {
-        ReplyWriter reply = ReplyWriter.Rent();
-        Utf8JsonWriter w = reply.Json;
-        w.WriteStartObject();
-        w.WriteString("type", "cfm");
-        w.WritePropertyName("id");
-        w.WriteRawValue(id, skipInputValidation: true);
-        if (data.ValueKind != JsonValueKind.Undefined)
-        {
-            w.WritePropertyName("data");
-            data.WriteTo(w);
-        }
-
-        w.WriteEndObject();
-        return reply.ToArray();
-    }
-
-    private static byte[] EncodeConfirm(string id, Action<Utf8JsonWriter> writeData)
-    {
-        ReplyWriter reply = ReplyWriter.Rent();
-        Utf8JsonWriter w = reply.Json;
-        w.WriteStartObject();
-        w.WriteString("type", "cfm");
-        w.WritePropertyName("id");
-        w.WriteRawValue(id, skipInputValidation: true);
-        w.WritePropertyName("data");
-        writeData(w);
-        w.WriteEndObject();
-        return reply.ToArray();
-    }
-
-    private static byte[] EncodeReject(string? id, string code, string? reason)
-    {
-        ReplyWriter reply = ReplyWriter.Rent();
-        Utf8JsonWriter w = reply.Json;
-        w.WriteStartObject();
-        w.WriteString("type", "rej");
-        if (id is null)
-        {
-            w.WriteNull("id");
-        }
-        else
-        {
-            w.WritePropertyName("id");
-            w.WriteRawValue(id, skipInputValidation: true);
-        }
-
-        w.WriteString("code", code);
-        if (reason is not null)
-        {
-            w.WriteString("reason", reason);
-        }
-
-        w.WriteEndObject();
-        return reply.ToArray();
-    }
-
-    private static byte[] EncodeInd(string topic, long seq, JsonElement data)
-    {
-        ReplyWriter reply = ReplyWriter.Rent();
-        Utf8JsonWriter w = reply.Json;
-        w.WriteStartObject();
-        w.WriteString("type", "ind");
-        w.WriteString("topic", topic);
-        if (seq > 0)
-        {
-            w.WriteNumber("seq", seq);
-        }
-
-        if (data.ValueKind != JsonValueKind.Undefined)
-        {
-            w.WritePropertyName("data");
-            data.WriteTo(w);
-        }
-
-        w.WriteEndObject();
-        return reply.ToArray();
     }
 }
