@@ -40,7 +40,7 @@ public sealed partial class ConnMsgClient
             throw new ConnMsgException($"The server selected subprotocol '{chosen}', not '{SubProtocol}'.");
         }
 
-        var connection = new Connection(socket, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxIncomingMessageSize, this);
+        var connection = new Connection(socket, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxInFlight, _options.MaxIncomingMessageSize, this);
         connection.Start();
         if (_options.SessionWaitTimeout > TimeSpan.Zero)
         {

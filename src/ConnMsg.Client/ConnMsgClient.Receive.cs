@@ -39,7 +39,7 @@ public sealed partial class ConnMsgClient
     private void OnAnswer(Connection connection, ref Envelope envelope)
     {
         // Only integer ids are ours; anything else (or an id no longer pending) is an answer nobody awaits.
-        if (envelope.IntegerId is not { } id || !connection.TryTakePending(id, out var pending))
+        if (envelope.IntegerId is not { } id || !connection.TryTakePending(id, out var pending) || pending!.IsAbandoned)
         {
             ConnMsgClientLog.AnswerDiscarded(_logger, envelope.IntegerId ?? -1);
             return;

@@ -146,6 +146,15 @@ public sealed partial class ConnMsgClient
                     throw new ConnMsgMessageTooLargeException(message.Length, connection.MaxMessageSize);
                 }
 
+                try
+                {
+                    await connection.WaitForSlotAsync(token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e) when (token.IsCancellationRequested)
+                {
+                    throw Stopped(cancellationToken, timeout, e);
+                }
+
                 if (!connection.TryRegister(pending))
                 {
                     if (pinned is not null)
@@ -175,14 +184,11 @@ public sealed partial class ConnMsgClient
                 message = default; // the send loop owns it now
                 using (token.Register(static s =>
                 {
-                    var (connection, pending, cancellationToken, timeout) = ((Connection, PendingRequest, CancellationToken, TimeSpan))s!;
+                    var (pending, cancellationToken, timeout) = ((PendingRequest, CancellationToken, TimeSpan))s!;
 
-                    // Taking the entry out of the table is what makes a late answer be discarded rather than delivered.
-                    if (connection.TryTakePending(pending.Id, out _))
-                    {
-                        pending.Fail(Stopped(cancellationToken, timeout, null));
-                    }
-                }, (connection, (PendingRequest)pending, cancellationToken, timeout)))
+                    // The entry stays (the server still counts the request) but is marked, so its late answer is discarded.
+                    pending.Abandon(Stopped(cancellationToken, timeout, null));
+                }, ((PendingRequest)pending, cancellationToken, timeout)))
                 {
                     return await pending.Task.ConfigureAwait(false);
                 }

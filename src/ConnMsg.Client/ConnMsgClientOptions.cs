@@ -25,6 +25,12 @@ public sealed record ConnMsgClientOptions
     /// <summary>The outbound message limit assumed until the server's <c>$session</c> tells the real one. Default 64 KiB (the protocol default).</summary>
     public int MaxMessageSize { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Requests in flight per connection assumed until the server's <c>$session</c> tells its <c>maxInFlight</c>;
+    /// further requests wait for a free slot instead of being rejected <c>overloaded</c>. Default 256 (the protocol default).
+    /// </summary>
+    public int MaxInFlight { get; init; } = 256;
+
     /// <summary>The largest inbound message accepted; a larger one drops the connection (1009). Default 16 MiB.</summary>
     public int MaxIncomingMessageSize { get; init; } = 16 * 1024 * 1024;
 

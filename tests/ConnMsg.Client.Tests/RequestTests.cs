@@ -174,6 +174,22 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task BurstBeyondMaxInFlightWaitsForSlotsInsteadOfBeingRejectedOverloaded()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+        int limit = client.Session!.MaxInFlight;
+
+        // Twice the server's limit at once, each held for a while: without client-side slots the excess is rejected `overloaded`.
+        var requests = Enumerable.Range(0, limit * 2)
+            .Select(_ => client.RequestAsync("sleep", new SleepRequest(100), TestJsonContext.Default.SleepRequest, TestJsonContext.Default.SleepResult))
+            .ToArray();
+        var results = await Task.WhenAll(requests).Within();
+
+        Assert.All(results, r => Assert.Equal(100, r!.Slept));
+    }
+
+    [Fact]
     public async Task CancelledRequestThrowsAndItsLateAnswerIsDiscardedNotMisdelivered()
     {
         await using var gateway = await TestGateway.StartAsync();

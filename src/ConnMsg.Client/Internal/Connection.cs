@@ -24,14 +24,18 @@ internal sealed class Connection
     private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource<ConnMsgSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _slots;
+    private int _slotLimit;
     private Task _receiveLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
     private int _closed;
     private Exception? _closeReason;
     private volatile Exception? _pendingFailure;
 
-    public Connection(ClientWebSocket socket, int generation, int defaultMaxMessage, int maxIncoming, IConnectionOwner owner)
+    public Connection(ClientWebSocket socket, int generation, int defaultMaxMessage, int defaultMaxInFlight, int maxIncoming, IConnectionOwner owner)
     {
+        _slotLimit = defaultMaxInFlight;
+        _slots = new SemaphoreSlim(defaultMaxInFlight);
         _socket = socket;
         Generation = generation;
         _owner = owner;
@@ -66,16 +70,42 @@ internal sealed class Connection
         Completion = Task.WhenAll(_receiveLoop, _sendLoop);
     }
 
+    /// <summary>The server's in-flight limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
+    public int MaxInFlight => Volatile.Read(ref _slotLimit);
+
     public void SetSession(ConnMsgSession session)
     {
         Session = session;
         MaxMessageSize = session.MaxMessage;
+        int change = session.MaxInFlight - Interlocked.Exchange(ref _slotLimit, session.MaxInFlight);
+        if (change > 0)
+        {
+            _slots.Release(change);
+        }
+        else
+        {
+            // Fewer slots: absorb the surplus as requests in flight finish.
+            for (int i = change; i < 0; i++)
+            {
+                _ = _slots.WaitAsync();
+            }
+        }
+
         _session.TrySetResult(session);
     }
 
     /// <summary>
-    /// Adds a request to the pending table. False when the connection already died and the request was not
-    /// registered, so the caller may safely retry it on the next connection (it was never sent).
+    /// Waits for one of the server's <c>maxInFlight</c> slots, so a burst waits here instead of being rejected
+    /// <c>overloaded</c>. The slot belongs to the request's entry in the pending table and is given back when the
+    /// entry leaves it (answer, or connection lost); a cancelled request keeps its entry until its late answer,
+    /// because the server still counts it.
+    /// </summary>
+    public Task WaitForSlotAsync(CancellationToken cancellationToken) => _slots.WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// Adds a request, holding a slot from <see cref="WaitForSlotAsync"/>, to the pending table. False when the
+    /// connection already died and the request was not registered (its slot is given back), so the caller may
+    /// safely retry it on the next connection (it was never sent).
     /// </summary>
     public bool TryRegister(PendingRequest request)
     {
@@ -88,13 +118,24 @@ internal sealed class Connection
         Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _closed) != 0 && _pending.TryRemove(request.Id, out _))
         {
+            _slots.Release();
             return false;
         }
 
         return true;
     }
 
-    public bool TryTakePending(long id, out PendingRequest? request) => _pending.TryRemove(id, out request);
+    /// <summary>Removes a request from the pending table, giving its slot back. Whoever removes it completes it.</summary>
+    public bool TryTakePending(long id, out PendingRequest? request)
+    {
+        if (!_pending.TryRemove(id, out request))
+        {
+            return false;
+        }
+
+        _slots.Release();
+        return true;
+    }
 
     /// <summary>Queues a message for the send loop, which takes ownership. False when the connection is closing.</summary>
     public bool TrySend(OutboundMessage message) => _outbound.Writer.TryWrite(message);
@@ -131,9 +172,9 @@ internal sealed class Connection
             "The connection was lost while the request was in flight; it may or may not have been executed.", reason);
         foreach (var entry in _pending)
         {
-            if (_pending.TryRemove(entry.Key, out var request))
+            if (TryTakePending(entry.Key, out var request))
             {
-                request.Fail(failure);
+                request!.Fail(failure);
             }
         }
     }
