@@ -27,6 +27,9 @@ public sealed class SegmentedPipeReader : PipeReader
     /// <summary>Arrays handed to the reader, so a test can prove a message was delivered where it lay.</summary>
     public List<byte[]> Arrays { get; } = new();
 
+    /// <summary>Reads that returned data to the reader; byte-by-byte feeding must show one per byte.</summary>
+    public int DataReads;
+
     public bool ReaderCompleted
     {
         get { lock (_gate) return _readerCompleted; }
@@ -169,6 +172,7 @@ public sealed class SegmentedPipeReader : PipeReader
 
                 if (_examinedEnd < _writtenEnd || _writerCompleted)
                 {
+                    DataReads++;
                     _reading = false;
                     return new ReadResult(Buffer(), isCanceled: false, isCompleted: _writerCompleted);
                 }

@@ -52,6 +52,11 @@ public class WebSocketConnectionTests
             ClientFrames.TextFrame("next"));
         await h.FeedAsync(input, feed);
         var messages = await h.Session.WaitForMessagesAsync(2);
+        if (feed == Feed.ByteByByte)
+        {
+            Assert.True(h.Input.DataReads >= input.Length, $"{h.Input.DataReads} reads for {input.Length} bytes: the loop did not see every prefix");
+        }
+
         Assert.Equal(Utf8("ab\u20accd"), messages[0].Bytes);
         Assert.Equal(Utf8("next"), messages[1].Bytes);
         Assert.Equal(2, h.Session.Messages.Count);
