@@ -38,7 +38,7 @@ public sealed class ShutdownTests
         Task stopping = server.App.StopAsync();
         try
         {
-            Assert.Equal(1001, await client.ReceiveCloseAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(1001, await client.ReceiveCloseAndReplyAsync(TimeSpan.FromSeconds(10)));
             await stopping.Within("the server to stop", TimeSpan.FromSeconds(20));
         }
         finally
@@ -101,8 +101,8 @@ public sealed class ShutdownTests
 
             Assert.Equal("\"done\"", answers["1"].Raw("data"));
             Assert.Equal("\"done\"", answers["2"].Raw("data"));
-            Assert.Equal(1001, await client.ReceiveCloseAsync());
-            Assert.Equal(1001, await idle.ReceiveCloseAsync());
+            Assert.Equal(1001, await client.ReceiveCloseAndReplyAsync());
+            Assert.Equal(1001, await idle.ReceiveCloseAndReplyAsync());
             await stopping.Within("the server to stop", TimeSpan.FromSeconds(20));
         }
         finally

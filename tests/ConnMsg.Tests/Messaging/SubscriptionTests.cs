@@ -28,6 +28,18 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public async Task TypedPublishFromTheApplicationReachesSubscribers()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("typed.results");
+
+        int reached = await HistoryTests.Publisher(server).PublishAsync("typed.results", new AddResult(7, "n"), MessagingTestJsonContext.Default.AddResult);
+        Assert.Equal(1, reached);
+        Assert.Equal("""{"sum":7,"note":"n"}""", (await subscriber.ReceiveIndsAsync(1))[0].Raw("data"));
+    }
+
+    [Fact]
     public async Task IndsOfOtherTopicsDoNotArrive()
     {
         await using TestServer server = await TestServer.StartAsync();

@@ -62,5 +62,17 @@ public static class Messages
         return inds;
     }
 
+    /// <summary>Waits for the server's close frame and completes the close handshake (so the server need not wait it out).</summary>
+    public static async Task<int?> ReceiveCloseAndReplyAsync(this WsClient client, TimeSpan? timeout = null)
+    {
+        int? code = await client.ReceiveCloseAsync(timeout);
+        if (client.Socket.State == System.Net.WebSockets.WebSocketState.CloseReceived)
+        {
+            await client.Socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+
+        return code;
+    }
+
     public static long Seq(this JsonElement ind) => ind.GetProperty("seq").GetInt64();
 }
