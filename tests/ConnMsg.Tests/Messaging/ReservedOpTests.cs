@@ -108,6 +108,18 @@ public sealed class ReservedOpTests(DemoServerFixture fixture) : IClassFixture<D
         Assert.Empty(await SubscriptionsAsync(other));
     }
 
+    [Fact]
+    public async Task TimeAnswersTheCurrentUtcTimeInIso8601()
+    {
+        await using WsClient client = await WsClient.ConnectAsync(Uri);
+        DateTimeOffset before = DateTimeOffset.UtcNow;
+        JsonElement answer = await client.AnswerAsync("""{"type":"req","id":1,"op":"time"}""");
+        string utc = answer.GetProperty("data").GetProperty("utc").GetString()!;
+        DateTimeOffset parsed = DateTimeOffset.ParseExact(utc, "O", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(TimeSpan.Zero, parsed.Offset);
+        Assert.InRange(parsed, before.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+    }
+
     private static async Task<string[]> SubscriptionsAsync(WsClient client)
     {
         JsonElement answer = await client.AnswerAsync("""{"type":"req","id":"w","op":"whoami"}""");
