@@ -1,6 +1,7 @@
 using System.Reflection;
 using ConnMsg.Gateway.Demo;
 using ConnMsg.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace ConnMsg.Gateway;
 
@@ -23,6 +24,12 @@ public static class GatewayApp
         // Every endpoint Kestrel binds (from --urls, ASPNETCORE_URLS or Kestrel:Endpoints) speaks ConnMsg.
         builder.WebHost.UseUrls(builder.Configuration["urls"] is { Length: > 0 } urls ? urls : DefaultUrl);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen => listen.UseConnMsg()));
+
+        // Run socket completions and pipe continuations on the I/O thread instead of hopping to the thread pool: the
+        // demo handlers never block, and each hop costs a context switch per read and per write. Applications whose
+        // handlers may block synchronously should leave this off (Gateway:InlineScheduling=false).
+        bool inline = builder.Configuration.GetValue("Gateway:InlineScheduling", true);
+        builder.Services.Configure<SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = inline);
 
         ConnMsgBuilder connmsg = builder.Services.AddConnMsg();
         DemoService.Map(connmsg, builder.Configuration.GetValue("Demo:ServerRequests", false));
