@@ -40,6 +40,48 @@ public sealed class ReconnectTests
     }
 
     [Fact]
+    public async Task GracefulServerShutdownAnswersInFlightRequestsThenClientReconnects()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var lost = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var client = await ConnectAsync(gateway);
+        client.StateChanged += (_, e) =>
+        {
+            if (e.Current == ConnMsgConnectionState.Reconnecting)
+            {
+                lost.TrySetResult(e.Error);
+            }
+        };
+        var sleeping = client.RequestAsync("sleep", new SleepRequest(300), TestJsonContext.Default.SleepRequest, TestJsonContext.Default.SleepResult);
+        await client.RequestAsync("echo", Json("0")).Within(); // the sleep is on the server
+
+        var stopping = gateway.App.StopAsync();
+
+        // PROTOCOL §6: in-flight requests finish and are answered before the server closes with 1001.
+        Assert.Equal(300, (await sleeping.Within())!.Slept);
+        var error = await lost.Task.Within();
+        Assert.Contains("1001", error?.Message);
+        await stopping.Within();
+    }
+
+    [Fact]
+    public async Task FirstConnectFailureIsThrownAndLeavesTheClientClosed()
+    {
+        int port;
+        await using (var gateway = await TestGateway.StartAsync())
+        {
+            port = gateway.WebSocketUri.Port;
+        }
+
+        var client = new ConnMsgClient(new Uri($"ws://127.0.0.1:{port}/ws"), Options());
+        await using (client)
+        {
+            await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => client.ConnectAsync()).Within();
+            Assert.Equal(ConnMsgConnectionState.Closed, client.State);
+        }
+    }
+
+    [Fact]
     public async Task InFlightRequestsFailWithConnectionLostWhenTheServerDrops()
     {
         await using var gateway = await TestGateway.StartAsync();

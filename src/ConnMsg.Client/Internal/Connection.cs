@@ -29,6 +29,8 @@ internal sealed class Connection
     private Task _receiveLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
     private int _closed;
+    private int _maxMessageSize;
+    private ConnMsgSession? _sessionInfo;
     private Exception? _closeReason;
     private volatile Exception? _pendingFailure;
 
@@ -46,9 +48,18 @@ internal sealed class Connection
     public int Generation { get; }
 
     /// <summary>The outbound limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
-    public int MaxMessageSize { get; private set; }
+    public int MaxMessageSize
+    {
+        get => Volatile.Read(ref _maxMessageSize);
+        private set => Volatile.Write(ref _maxMessageSize, value);
+    }
 
-    public ConnMsgSession? Session { get; private set; }
+    /// <summary>Written by the receive loop, read by requesting threads.</summary>
+    public ConnMsgSession? Session
+    {
+        get => Volatile.Read(ref _sessionInfo);
+        private set => Volatile.Write(ref _sessionInfo, value);
+    }
 
     public Task<ConnMsgSession> SessionReceived => _session.Task;
 
