@@ -134,7 +134,8 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             return;
         }
 
-        // The handler went asynchronous: it now owns the request until it completes.
+        // The handler went asynchronous: it and the in-flight table each hold the request until they let go.
+        request.SetReferences(2);
         _inFlight.Add(request);
         _app.Metrics.InFlightChanged(+1);
         _ = AwaitHandlerAsync(request, pending);
@@ -190,22 +191,41 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
         _app.Metrics.RequestCompleted(Stopwatch.GetElapsedTime(request.StartTimestamp));
 
-        if (tracked)
+        if (!tracked)
         {
-            if (_inFlight.Remove(request))
+            request.Reset();
+            if (_spare is null)
             {
-                _app.Metrics.InFlightChanged(-1);
-                _app.OnRequestDrained();
+                _spare = request;
             }
+            else
+            {
+                _app.ReturnRequest(request);
+            }
+
+            return;
         }
 
-        request.Reset();
-        if (!tracked && _spare is null)
+        if (_inFlight.Remove(request))
         {
-            _spare = request;
+            _app.Metrics.InFlightChanged(-1);
+            _app.OnRequestDrained();
+            Recycle(request); // the table's reference
         }
-        else
+
+        Recycle(request); // the handler's reference
+    }
+
+    /// <summary>
+    /// Drops one reference to an asynchronous request: the running handler holds one, the in-flight table another
+    /// (taken over by whoever removes it: a timeout or the close). The last one recycles it, so a request that timed
+    /// out is never reused while its handler still runs, nor while the timeout is being answered.
+    /// </summary>
+    private void Recycle(ConnMsgRequest request)
+    {
+        if (request.ReleaseReference())
         {
+            request.Reset();
             _app.ReturnRequest(request);
         }
     }
@@ -277,6 +297,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
             request.Cancel();
             _app.Metrics.InFlightChanged(-1);
+            Recycle(request);
         }
 
         _app.OnRequestDrained();
@@ -294,6 +315,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             request.TryMarkAnswered();
             request.Cancel();
             _app.Metrics.InFlightChanged(-1);
+            Recycle(request);
         }
 
         _app.OnRequestDrained();

@@ -150,6 +150,13 @@ public sealed class ConnMsgRequest
         }
     }
 
+    private int _references;
+
+    internal void SetReferences(int count) => Volatile.Write(ref _references, count);
+
+    /// <summary>Drops one reference; true for the last one.</summary>
+    internal bool ReleaseReference() => Interlocked.Decrement(ref _references) == 0;
+
     internal bool TryMarkAnswered() => Interlocked.Exchange(ref _answered, 1) == 0;
 
     internal void Cancel()
