@@ -102,6 +102,82 @@ public sealed class ReconnectTests
     }
 
     [Fact]
+    public async Task RequestsFromManyThreadsAcrossRepeatedDropsEachSucceedOrFailClearlyAndNoneHangs()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+        int succeeded = 0, lost = 0, reconnects = 0;
+        var reopened = new SemaphoreSlim(0);
+        client.StateChanged += (_, e) =>
+        {
+            if (e.Current == ConnMsgConnectionState.Reconnecting)
+            {
+                Interlocked.Increment(ref reconnects);
+            }
+            else if (e.Current == ConnMsgConnectionState.Open)
+            {
+                reopened.Release();
+            }
+        };
+        var wrong = new ConcurrentBag<string>();
+        using var stop = new CancellationTokenSource();
+        var progress = new SemaphoreSlim(0);
+
+        var workers = Enumerable.Range(0, 8).Select(t => Task.Run(async () =>
+        {
+            for (int i = 0; !stop.IsCancellationRequested; i++)
+            {
+                string sent = $"[{t},{i}]";
+                try
+                {
+                    string got = Text(await client.RequestAsync("echo", Json(sent)));
+                    if (got != sent)
+                    {
+                        wrong.Add($"{sent} -> {got}");
+                    }
+
+                    Interlocked.Increment(ref succeeded);
+                    progress.Release();
+                }
+                catch (ConnMsgConnectionLostException)
+                {
+                    Interlocked.Increment(ref lost);
+                }
+            }
+        })).ToArray();
+
+        for (int drop = 0; drop < 3; drop++)
+        {
+            // Drop only once the workers are demonstrably making progress on the current connection.
+            for (int k = 0; k < 200; k++)
+            {
+                await progress.WaitAsync().Within();
+            }
+
+            gateway.AbortConnections();
+            await reopened.WaitAsync().Within();
+
+            // Successes counted before the drop must not pass for progress on the new connection.
+            while (progress.Wait(0))
+            {
+            }
+        }
+
+        for (int k = 0; k < 200; k++)
+        {
+            await progress.WaitAsync().Within();
+        }
+
+        stop.Cancel();
+        await Task.WhenAll(workers).Within(); // every request ended: none hangs
+
+        Assert.Empty(wrong);
+        Assert.True(Volatile.Read(ref succeeded) >= 800);
+        Assert.Equal(3, Volatile.Read(ref reconnects)); // progress after each drop proves each reconnect
+        Assert.Equal(ConnMsgConnectionState.Open, client.State);
+    }
+
+    [Fact]
     public async Task RequestsMadeWhileReconnectingWaitAndSucceed()
     {
         await using var gateway = await TestGateway.StartAsync();

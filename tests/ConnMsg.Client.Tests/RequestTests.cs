@@ -252,6 +252,22 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task MessageOfExactlyMaxMessageBytesIsSentAndAnswered()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+        int limit = client.Session!.MaxMessage;
+
+        // A fresh client's first request has id 1: {"type":"req","id":1,"op":"echo","data":"xxx…"} is exactly `limit` bytes.
+        const string Envelope = "{\"type\":\"req\",\"id\":1,\"op\":\"echo\",\"data\":\"\"}";
+        string data = "\"" + new string('x', limit - Envelope.Length) + "\"";
+        var echoed = await client.RequestAsync("echo", Json(data)).Within();
+
+        Assert.Equal(data.Length, echoed.Length);
+        Assert.Equal(ConnMsgConnectionState.Open, client.State);
+    }
+
+    [Fact]
     public async Task RequestAfterDisposeThrowsObjectDisposed()
     {
         await using var gateway = await TestGateway.StartAsync();
