@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
@@ -24,8 +23,7 @@ public static class Program
         string[] expanded = args.SelectMany(a => a == "--quick" ? new[] { "--job", "short" } : [a]).ToArray();
         IConfig config = DefaultConfig.Instance
             // Bytes, not KB: a regression of 24 B per op must show.
-            .WithSummaryStyle(SummaryStyle.Default.WithSizeUnit(SizeUnit.B))
-            .WithOption(ConfigOptions.DisableLogFile, false);
+            .WithSummaryStyle(SummaryStyle.Default.WithSizeUnit(SizeUnit.B));
         Summary[] summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(expanded, config).ToArray();
         return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     }

@@ -4,8 +4,9 @@ namespace ConnMsg.Bench.Verification;
 
 /// <summary>
 /// A quick allocation gate without BenchmarkDotNet: each steady-state op runs 100 000 times after a warm-up, and the
-/// bytes this thread allocated meanwhile must be 0 (in one of up to three rounds: a leak shows in every round, a one-off in one). The ops are the benchmark methods themselves, so the gate and the
-/// tables measure the same code. Process-wide bytes are printed too: they include the thread pool (drains), and also
+/// bytes this thread allocated meanwhile must be 0, in one of up to three rounds (a leak shows in every round, a
+/// one-off such as a lazily created object in one). The ops are the benchmark methods themselves, so the gate and the
+/// tables measure the same code. Process-wide bytes are printed too: they include the thread pool (drains) and also
 /// background noise such as the JIT, so they inform but do not fail the run.
 /// </summary>
 internal static class ZeroAllocCheck
