@@ -1,37 +1,32 @@
+using System.Collections.Concurrent;
+
 namespace ConnMsg.Internal;
 
 /// <summary>
-/// A small lock-free object pool: a fixed array of slots claimed with <see cref="Interlocked"/> operations, probed
-/// from a per-thread start, so renting and returning never lock and never allocate once warm. A miss allocates.
+/// A bounded lock-free object pool over a <see cref="ConcurrentQueue{T}"/>, the shape Kestrel uses for its memory
+/// pool: any thread may return what another rented (frames are rented by producers and released by the drainer),
+/// and a queue that never holds more than its segment reuses that segment, so steady state allocates nothing.
 /// </summary>
 /// <remarks>Thread-safe.</remarks>
 internal sealed class SlotPool<T> where T : class
 {
-    private const int Probes = 8;
-    private readonly T?[] _slots;
+    private readonly ConcurrentQueue<T> _items = new();
     private readonly Func<T> _create;
+    private readonly int _capacity;
+    private int _count;
 
-    public SlotPool(int size, Func<T> create)
+    public SlotPool(int capacity, Func<T> create)
     {
-        _slots = new T?[size];
+        _capacity = capacity;
         _create = create;
     }
 
     public T Rent()
     {
-        T?[] slots = _slots;
-        int start = Environment.CurrentManagedThreadId * Probes;
-        for (int n = 0; n < Probes; n++)
+        if (_items.TryDequeue(out T? item))
         {
-            ref T? slot = ref slots[(int)((uint)(start + n) % (uint)slots.Length)];
-            if (slot is not null)
-            {
-                T? taken = Interlocked.Exchange(ref slot, null);
-                if (taken is not null)
-                {
-                    return taken;
-                }
-            }
+            Interlocked.Decrement(ref _count);
+            return item;
         }
 
         return _create();
@@ -39,16 +34,14 @@ internal sealed class SlotPool<T> where T : class
 
     public void Return(T item)
     {
-        T?[] slots = _slots;
-        int start = Environment.CurrentManagedThreadId * Probes;
-        for (int n = 0; n < Probes; n++)
+        // The count is approximate under races, which only moves the bound by a few items.
+        if (Interlocked.Increment(ref _count) <= _capacity)
         {
-            ref T? slot = ref slots[(int)((uint)(start + n) % (uint)slots.Length)];
-            if (slot is null && Interlocked.CompareExchange(ref slot, item, null) is null)
-            {
-                return;
-            }
+            _items.Enqueue(item);
         }
-        // Full near this thread's slots: let the GC have it.
+        else
+        {
+            Interlocked.Decrement(ref _count);
+        }
     }
 }
