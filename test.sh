@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 dotnet build ConnMsg.sln -c Debug -nologo -v quiet
-dotnet test ConnMsg.sln -c Debug --no-build -nologo --logger "console;verbosity=normal"
+dotnet test ConnMsg.sln -c Debug --no-build -nologo
 
 # Steady-state hot paths must not allocate: a fast check beside the BenchmarkDotNet suites.
 if [ -f bench/ConnMsg.Bench/ConnMsg.Bench.csproj ]; then
