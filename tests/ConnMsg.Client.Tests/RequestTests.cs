@@ -85,6 +85,44 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task EchoWithoutDataAnswersNull()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+
+        var answer = await client.RequestAsync("echo", ReadOnlyMemory<byte>.Empty).Within();
+
+        Assert.Equal("null", Text(answer)); // absent data reads as null (PROTOCOL §3)
+    }
+
+    [Fact]
+    public async Task UnsubscribeOfATopicNeverSubscribedIsConfirmed()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+
+        // PROTOCOL §5.2: `$unsubscribe` → cfm, also when it was not subscribed.
+        await client.RequestAsync("$unsubscribe", Json("""{"topic":"never.subscribed"}""")).Within();
+
+        Assert.Equal(ConnMsgConnectionState.Open, client.State);
+    }
+
+    [Theory]
+    [InlineData("""{"ms":60001}""")]
+    [InlineData("""{"ms":"10"}""")]
+    [InlineData("""{}""")]
+    [InlineData("null")]
+    public async Task SleepOutsideItsRangeIsInvalidArgument(string data)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+
+        var e = await Assert.ThrowsAsync<ConnMsgRejectedException>(() => client.RequestAsync("sleep", Json(data))).Within();
+
+        Assert.Equal("invalid_argument", e.Code);
+    }
+
+    [Fact]
     public async Task RejAnswerThrowsRejectedWithCodeAndReason()
     {
         await using var gateway = await TestGateway.StartAsync();

@@ -94,6 +94,10 @@ public sealed class SubscriptionTests
 
         Assert.True(await first.Within());
         Assert.Equal(1, N(enumerator.Current));
+
+        // Ending the enumeration ends the subscription on the server.
+        await enumerator.DisposeAsync();
+        Assert.Equal(0, await PublishAsync(client, topic, 2).Within());
     }
 
     [Fact]
