@@ -14,6 +14,7 @@ internal sealed partial class WebSocketConnection
     private WebSocketOpcode _messageOpcode; // Continuation = no fragmented message in progress
     private Utf8Validator _utf8;
     private bool _closeReceived;
+    private long _checkedPrefix; // payload bytes of the first incomplete frame already unmasked and UTF-8-checked
 
     private async Task ReadLoopAsync()
     {
@@ -82,6 +83,12 @@ internal sealed partial class WebSocketConnection
                 {
                     // Wait for the whole frame: its length is within MaxMessageSize, and the transport's
                     // read buffer is sized to hold that much (see ConnMsgServiceCollectionExtensions).
+                    // Meanwhile text is checked as it arrives, so invalid UTF-8 fails fast, not at the frame's end.
+                    if (CarriesText(header) && !ValidateArrivedPrefix(buffer.Slice(reader.Position), header.MaskKey))
+                    {
+                        return true;
+                    }
+
                     reader.Rewind(header.HeaderLength);
                     return false;
                 }
@@ -90,9 +97,11 @@ internal sealed partial class WebSocketConnection
                 reader.Advance(header.PayloadLength);
                 consumed = reader.Position;
                 frames++;
-                Unmask(payload, header.MaskKey);
+                long checkedPrefix = _checkedPrefix;
+                _checkedPrefix = 0;
+                Unmask(payload.Slice(checkedPrefix), header.MaskKey, (int)(checkedPrefix & 3));
 
-                if (HandleFrame(header, payload))
+                if (HandleFrame(header, payload, checkedPrefix))
                 {
                     return true;
                 }
@@ -104,9 +113,39 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    private static void Unmask(in ReadOnlySequence<byte> payload, uint mask)
+    /// <summary>True when the frame's payload is (part of) a text message, so it can be UTF-8-checked before it is whole.</summary>
+    private bool CarriesText(in FrameHeader header) => header.Opcode switch
     {
-        int maskIndex = 0;
+        WebSocketOpcode.Text => _messageOpcode == WebSocketOpcode.Continuation,
+        WebSocketOpcode.Continuation => _messageOpcode == WebSocketOpcode.Text,
+        _ => false,
+    };
+
+    /// <summary>
+    /// Unmasks and validates the payload bytes of an incomplete frame that arrived since the last look. The bytes stay in
+    /// the pipe (nothing is consumed), and <see cref="_checkedPrefix"/> remembers how far they were handled, so that the
+    /// complete frame is neither unmasked nor validated twice.
+    /// </summary>
+    private bool ValidateArrivedPrefix(in ReadOnlySequence<byte> arrived, uint mask)
+    {
+        if (arrived.Length <= _checkedPrefix)
+        {
+            return true;
+        }
+
+        if (_checkedPrefix == 0 && _messageOpcode == WebSocketOpcode.Continuation)
+        {
+            _utf8.Reset(); // first look at the first frame of a message
+        }
+
+        ReadOnlySequence<byte> fresh = arrived.Slice(_checkedPrefix);
+        Unmask(fresh, mask, (int)(_checkedPrefix & 3));
+        _checkedPrefix = arrived.Length;
+        return ValidateUtf8(fresh, endOfMessage: false);
+    }
+
+    private static void Unmask(in ReadOnlySequence<byte> payload, uint mask, int maskIndex)
+    {
         foreach (ReadOnlyMemory<byte> segment in payload)
         {
             // The bytes are ours until AdvanceTo: unmasking where they lie avoids a copy.
@@ -116,7 +155,10 @@ internal sealed partial class WebSocketConnection
     }
 
     /// <summary>Returns true when the connection must stop reading.</summary>
-    private bool HandleFrame(in FrameHeader header, in ReadOnlySequence<byte> payload)
+    /// <param name="header">The frame's header.</param>
+    /// <param name="payload">The whole unmasked payload.</param>
+    /// <param name="checkedPrefix">Payload bytes already UTF-8-validated while the frame was arriving.</param>
+    private bool HandleFrame(in FrameHeader header, in ReadOnlySequence<byte> payload, long checkedPrefix)
     {
         if (_closeSent)
         {
@@ -155,10 +197,14 @@ internal sealed partial class WebSocketConnection
                     return true;
                 }
 
-                _utf8.Reset();
+                if (checkedPrefix == 0)
+                {
+                    _utf8.Reset();
+                }
+
                 if (header.Fin)
                 {
-                    if (!ValidateUtf8(payload, endOfMessage: true))
+                    if (!ValidateUtf8(payload.Slice(checkedPrefix), endOfMessage: true))
                     {
                         return true;
                     }
@@ -169,7 +215,7 @@ internal sealed partial class WebSocketConnection
                 }
 
                 _messageOpcode = WebSocketOpcode.Text;
-                return !AppendFragment(payload, endOfMessage: false);
+                return !AppendFragment(payload, checkedPrefix, endOfMessage: false);
 
             default: // Continuation
                 if (_messageOpcode == WebSocketOpcode.Continuation)
@@ -178,7 +224,7 @@ internal sealed partial class WebSocketConnection
                     return true;
                 }
 
-                if (!AppendFragment(payload, header.Fin))
+                if (!AppendFragment(payload, checkedPrefix, header.Fin))
                 {
                     return true;
                 }
@@ -225,9 +271,9 @@ internal sealed partial class WebSocketConnection
         return false;
     }
 
-    private bool AppendFragment(in ReadOnlySequence<byte> payload, bool endOfMessage)
+    private bool AppendFragment(in ReadOnlySequence<byte> payload, long checkedPrefix, bool endOfMessage)
     {
-        if (!ValidateUtf8(payload, endOfMessage))
+        if (!ValidateUtf8(payload.Slice(checkedPrefix), endOfMessage))
         {
             return false;
         }
