@@ -62,7 +62,7 @@ public sealed class RejectCodeTests
     {
         await using TestServer server = await TestServer.StartAsync();
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
-        await client.SendAsync("""{"type":"req","id":"dup","op":"sleep","data":{"ms":400}}""");
+        await client.SendAsync("""{"type":"req","id":"dup","op":"sleep","data":{"ms":1500}}""");
         await client.SendAsync("""{"type":"req","id":"dup","op":"echo","data":1}""");
         await client.SendAsync("""{"type":"req","id":"dup","op":"sleep","data":{"ms":1}}""");
 
@@ -72,7 +72,7 @@ public sealed class RejectCodeTests
         second.AssertRej("duplicate_id", "\"dup\"");
         JsonElement sleep = await client.ReceiveJsonAsync();
         Assert.Equal("cfm", sleep.Type());
-        Assert.Equal(400, sleep.GetProperty("data").GetProperty("slept").GetInt32());
+        Assert.Equal(1500, sleep.GetProperty("data").GetProperty("slept").GetInt32());
 
         // Once answered, the id is free again.
         JsonElement reused = await client.AnswerAsync("""{"type":"req","id":"dup","op":"echo","data":2}""");

@@ -62,7 +62,8 @@ public sealed class ShutdownTests
 
         await client.SendAsync("""{"type":"req","id":1,"op":"gated"}""");
         await client.SendAsync("""{"type":"req","id":2,"op":"gated"}""");
-        await client.SendAsync("""{"type":"req","id":3,"op":"sleep","data":{"ms":200}}""");
+        // Long enough that a loaded machine still sees all three in flight before the sleep ends.
+        await client.SendAsync("""{"type":"req","id":3,"op":"sleep","data":{"ms":1500}}""");
         await Eventually.TrueAsync(() => server.Server.MessagingMetrics.InFlight == 3, "three requests are in flight");
         Assert.Equal(HttpStatusCode.OK, (await HttpGet.GetAsync(server.HttpBase, "healthz")).Status);
 
