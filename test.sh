@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 dotnet build ConnMsg.sln -c Debug -nologo -v quiet
-dotnet test ConnMsg.sln -c Debug --no-build -nologo
+# One test assembly at a time: the suites open real sockets and time keep-alives, and two cores are shared.
+dotnet test ConnMsg.sln -c Debug --no-build -nologo -m:1
 
 # Steady-state hot paths must not allocate: a fast check beside the BenchmarkDotNet suites.
 if [ -f bench/ConnMsg.Bench/ConnMsg.Bench.csproj ]; then
