@@ -15,13 +15,9 @@ internal sealed class ConnectionRegistry : IDisposable
         ConnMsgOptions o = options.Value;
         // Tick often enough for the shortest timeout configured, at most once a second and at least every 20 ms.
         double shortest = Math.Min(Math.Min(o.KeepAliveInterval.TotalMilliseconds, o.RequestTimeout.TotalMilliseconds), o.CloseTimeout.TotalMilliseconds);
-        Period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 20, 1000));
-        _timer = new Timer(static s => ((ConnectionRegistry)s!).Tick(), this, Period, Period);
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 20, 1000));
+        _timer = new Timer(static s => ((ConnectionRegistry)s!).Tick(), this, period, period);
     }
-
-    public TimeSpan Period { get; }
-
-    public int Count => _connections.Count;
 
     public void Add(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
 

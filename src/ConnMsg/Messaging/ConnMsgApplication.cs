@@ -45,7 +45,6 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
     public ILogger Logger { get; }
     public TopicRegistry Topics { get; }
     public bool IsDraining => _draining;
-    public int ConnectionCount => _connections.Count;
     public IEnumerable<ConnMsgConnection> Connections => _connections.Values;
 
     public OpHandler? FindHandler(ReadOnlySpan<byte> op)

@@ -17,5 +17,4 @@ internal struct Envelope
 
     public readonly bool HasId => Id.Start.Value != 0 || Id.End.Value != 0;
 
-    public static Envelope Empty => default;
 }

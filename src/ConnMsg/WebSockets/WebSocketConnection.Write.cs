@@ -17,14 +17,9 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
     private volatile bool _stopping;  // the connection is ending; the closer owns the output
     private TaskCompletionSource? _drainIdle;
     private int _slowConsumer;
+    private bool _closeWritten;       // the drainer wrote a close frame: what follows is dropped
 
     private bool _closeSent => Volatile.Read(ref _closeState) != 0;
-
-    /// <summary>Bytes queued and not yet handed to the transport.</summary>
-    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
-
-    /// <summary>True once a close frame was queued or the connection is ending.</summary>
-    public bool IsClosing => _closeSent || _stopping;
 
     /// <summary>
     /// Queues a frame, taking over one reference to it. Never blocks: a connection whose queue would exceed
@@ -155,8 +150,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
             throw;
         }
     }
-
-    private bool _closeWritten;
 
     /// <summary>
     /// Starts the close handshake: queues a close frame with <paramref name="code"/>, then waits (up to

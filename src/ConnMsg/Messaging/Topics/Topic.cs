@@ -30,8 +30,6 @@ internal sealed class Topic
 
     public string Name { get; }
 
-    public bool KeepsHistory => _history is not null;
-
     public int SubscriberCount => Volatile.Read(ref _count);
 
     /// <summary>Publishes one Ind; returns how many subscribers it was queued to.</summary>

@@ -20,8 +20,6 @@ internal sealed class TopicRegistry
         _byChars = _topics.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public int Count => _topics.Count;
-
     public bool KeepsHistory(ReadOnlySpan<char> topic)
     {
         foreach (string prefix in _options.HistoryTopicPrefixes)
