@@ -1,3 +1,4 @@
+using ConnMsg.WebSockets;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
@@ -74,11 +75,14 @@ public sealed class TransportMetrics
         }
     }
 
+    // 1005 never goes on the wire (RFC 6455 §7.4.1): it stands for a close frame without a code.
+    private static string CodeLabel(ushort code) => code == CloseCode.NoStatus ? "none" : code.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     private static IEnumerable<Measurement<long>> Snapshot<TKey>(ConcurrentDictionary<TKey, StrongBox> map, string label) where TKey : notnull
     {
         foreach (KeyValuePair<TKey, StrongBox> pair in map)
         {
-            yield return new Measurement<long>(Interlocked.Read(ref pair.Value.Value), new KeyValuePair<string, object?>(label, pair.Key.ToString()));
+            yield return new Measurement<long>(Interlocked.Read(ref pair.Value.Value), new KeyValuePair<string, object?>(label, pair.Key is ushort code ? CodeLabel(code) : pair.Key.ToString()));
         }
     }
 
@@ -91,8 +95,8 @@ public sealed class TransportMetrics
         w.Counter("connmsg_frames_out_total", "WebSocket frames sent.", Interlocked.Read(ref _framesOut));
         w.Counter("connmsg_bytes_in_total", "WebSocket bytes received (frames, headers included).", Interlocked.Read(ref _bytesIn));
         w.Counter("connmsg_bytes_out_total", "WebSocket bytes sent (frames, headers included).", Interlocked.Read(ref _bytesOut));
-        w.LabelledCounter("connmsg_closes_sent_total", "Close frames sent, by code.", "code", _closesSent.Select(p => (p.Key.ToString(), Interlocked.Read(ref p.Value.Value))));
-        w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code.", "code", _closesReceived.Select(p => (p.Key.ToString(), Interlocked.Read(ref p.Value.Value))));
+        w.LabelledCounter("connmsg_closes_sent_total", "Close frames sent, by code (none: an empty close frame).", "code", _closesSent.Select(p => (CodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
+        w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code (none: an empty close frame).", "code", _closesReceived.Select(p => (CodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
         w.Counter("connmsg_abnormal_closures_total", "Connections that ended without a close frame from the peer.", Interlocked.Read(ref _abnormalClosures));
         w.Counter("connmsg_slow_consumer_closes_total", "Connections closed with 1013 because their outbound queue overflowed.", Interlocked.Read(ref _slowConsumerCloses));
     }
