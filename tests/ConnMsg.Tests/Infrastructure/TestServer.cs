@@ -28,19 +28,25 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>e.g. http://127.0.0.1:41234/</summary>
     public Uri HttpBase { get; }
 
-    /// <summary>e.g. ws://127.0.0.1:41234/ws</summary>
+    /// <summary>e.g. ws://127.0.0.1:41234/ws (the scheme is ws even when a test put TLS on the endpoint).</summary>
     public Uri WebSocketUri { get; }
 
     public int Port => HttpBase.Port;
 
     public IConnMsgServer Server => App.Services.GetRequiredService<IConnMsgServer>();
 
-    public static async Task<TestServer> StartAsync(Action<ConnMsgOptions>? options = null, Action<ConnMsgBuilder>? configure = null, bool demo = true)
+    public static async Task<TestServer> StartAsync(Action<ConnMsgOptions>? options = null, Action<ConnMsgBuilder>? configure = null, bool demo = true,
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? listen = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseConnMsg()));
+        // `listen` runs first, so connection middleware such as TLS sits in front of ConnMsg.
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l =>
+        {
+            listen?.Invoke(l);
+            l.UseConnMsg();
+        }));
         ConnMsgBuilder connmsg = builder.Services.AddConnMsg(options);
         if (demo)
         {

@@ -1,16 +1,9 @@
-using System.Net;
 using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using ConnMsg.Gateway.Demo;
-using ConnMsg.Hosting;
-using Microsoft.AspNetCore.Builder;
+using ConnMsg.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Tests.Tls;
 
@@ -21,23 +14,13 @@ public class WssTests
     public async Task EchoWorksOverTlsTerminatedByTheServer()
     {
         using X509Certificate2 certificate = SelfSigned("localhost");
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l =>
-        {
-            l.UseHttps(certificate);
-            l.UseConnMsg();
-        }));
-        DemoService.Map(builder.Services.AddConnMsg());
-        await using WebApplication app = builder.Build();
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        await using TestServer server = await TestServer.StartAsync(listen: l => l.UseHttps(certificate));
 
         using var client = new ClientWebSocket();
         client.Options.AddSubProtocol("connmsg.v1");
         client.Options.RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.GetCertHashString() == certificate.GetCertHashString();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await client.ConnectAsync(new Uri($"wss://localhost:{address.Port}/ws"), cts.Token);
+        await client.ConnectAsync(new Uri($"wss://localhost:{server.Port}/ws"), cts.Token);
         Assert.Equal("connmsg.v1", client.SubProtocol);
 
         string session = await ReceiveAsync(client, cts.Token);
@@ -48,7 +31,6 @@ public class WssTests
 
         await client.CloseAsync(WebSocketCloseStatus.NormalClosure, null, cts.Token);
         Assert.Equal(WebSocketCloseStatus.NormalClosure, client.CloseStatus);
-        await app.StopAsync(cts.Token);
     }
 
     private static async Task<string> ReceiveAsync(ClientWebSocket client, CancellationToken cancellationToken)
