@@ -37,6 +37,27 @@ public static class GatewayApp
         return builder.Build();
     }
 
+    /// <summary>
+    /// When <c>Gateway:InlineScheduling</c> is on (the default), asks the runtime to run socket completions on its epoll
+    /// thread instead of queueing each one to the thread pool. Process-wide, and read once when the first socket is
+    /// created: call it before the host starts. The executable calls it; tests that host the gateway in a process
+    /// full of other sockets do not.
+    /// </summary>
+    /// <remarks>
+    /// Kestrel's <c>UnsafePreferInlineScheduling</c> only removes the hops between its pipes; without this the epoll
+    /// thread still hands every read to a pool thread, a context switch per batch of events. Measured on reqcfm
+    /// 100 × 16 (server on one core): 2.48 → 1.92 server CPU-µs per request.
+    /// </remarks>
+    public static void PreferInlineSocketCompletions(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        const string variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (app.Configuration.GetValue("Gateway:InlineScheduling", true) && Environment.GetEnvironmentVariable(variable) is null)
+        {
+            Environment.SetEnvironmentVariable(variable, "1");
+        }
+    }
+
     /// <summary>Drops every live connection without a close handshake: lets tests simulate a network failure.</summary>
     public static void AbortConnections(WebApplication app) => app.Services.GetRequiredService<IConnMsgServer>().AbortAll();
 

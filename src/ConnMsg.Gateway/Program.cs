@@ -1,3 +1,5 @@
 using ConnMsg.Gateway;
 
-await GatewayApp.Create(args).RunAsync();
+WebApplication app = GatewayApp.Create(args);
+GatewayApp.PreferInlineSocketCompletions(app);
+await app.RunAsync();

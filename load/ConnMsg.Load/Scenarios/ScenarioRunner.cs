@@ -62,8 +62,8 @@ public static class ScenarioRunner
         TimeSpan limit = scenario.MeasureLimit;
         while (measured.Elapsed < limit && !scenario.MeasureComplete && !cancellationToken.IsCancellationRequested)
         {
-            TimeSpan left = limit - measured.Elapsed;
-            await Task.Delay(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
+            // Polled rather than one Task.Delay(1 s): a scenario that completes (the connect storm) must end the
+            // window when it completes, not at the next whole second, or its rate is understated by up to a second.
             await WaitUntilSecondOrCompleteAsync(scenario, measured, second + 1, limit, cancellationToken);
             HistogramBase interval = scenario.Latency.TakeIntervalIntoTotal();
             var now = CpuSnapshot.Take(options.ServerPid);
