@@ -41,6 +41,30 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
     /// <inheritdoc />
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
+        // The handshake lives in its own method so that its many locals die with it: this frame stays suspended for the
+        // connection's whole life, and every byte it holds is paid by every held connection.
+        WebSocketConnection? ws = await HandshakeAsync(connection).ConfigureAwait(false);
+        if (ws is null)
+        {
+            return;
+        }
+
+        _registry.Add(ws);
+        _transportMetrics.ConnectionOpened();
+        try
+        {
+            await ws.RunAsync(_application).ConfigureAwait(false);
+        }
+        finally
+        {
+            _registry.Remove(ws);
+            _transportMetrics.ConnectionClosed();
+        }
+    }
+
+    /// <summary>Reads and answers the HTTP head; returns the upgraded connection (101 written, unflushed), or null when refused or gone.</summary>
+    private async ValueTask<WebSocketConnection?> HandshakeAsync(ConnectionContext connection)
+    {
         PipeReader input = connection.Transport.Input;
         PipeWriter output = connection.Transport.Output;
         HttpRequestHead? head;
@@ -69,14 +93,14 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                     TransportLog.HandshakeTimedOut(_logger, connection.RemoteEndPoint?.ToString());
                 }
 
-                return;
+                return null;
             }
         }
 
         if (head.Path != _options.Path)
         {
             await RespondAsync(output, Route(head), head.Method == "HEAD").ConfigureAwait(false);
-            return;
+            return null;
         }
 
         HttpResponse? refusal = WebSocketHandshake.Validate(head, _options, out string accept, out string? subProtocol, out string reason);
@@ -101,23 +125,12 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             _transportMetrics.HandshakeRefused(reason);
             TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), refusal.Status, reason);
             await RespondAsync(output, refusal, headOnly: false).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         // The 101 is left unflushed: the $session Ind joins it in the first write.
         HttpResponseWriter.WriteSwitchingProtocols(output, accept, subProtocol);
-        var ws = new WebSocketConnection(connection, head, subProtocol, _options, _transportMetrics, _logger);
-        _registry.Add(ws);
-        _transportMetrics.ConnectionOpened();
-        try
-        {
-            await ws.RunAsync(_application).ConfigureAwait(false);
-        }
-        finally
-        {
-            _registry.Remove(ws);
-            _transportMetrics.ConnectionClosed();
-        }
+        return new WebSocketConnection(connection, head, subProtocol, _options, _transportMetrics, _logger);
     }
 
     private async ValueTask<(HttpRequestHead? Head, HttpParseError Error)> ReadHeadAsync(PipeReader input)

@@ -327,7 +327,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
         try
         {
-            _closed.Cancel();
+            Volatile.Read(ref _closedSource)?.Cancel();
         }
         catch (AggregateException ex)
         {

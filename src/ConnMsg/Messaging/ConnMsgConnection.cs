@@ -16,7 +16,7 @@ public sealed partial class ConnMsgConnection
     private readonly ConnMsgApplication _app;
     private readonly WebSocketConnection _transport;
     private readonly List<Topics.Topic> _subscriptions = new();
-    private readonly CancellationTokenSource _closed = new();
+    private CancellationTokenSource? _closedSource; // created when first asked for: most connections never are
     private object? _state;
 
     internal ConnMsgConnection(ConnMsgApplication app, WebSocketConnection transport)
@@ -38,7 +38,25 @@ public sealed partial class ConnMsgConnection
     public string? RemoteEndPoint => _transport.RemoteEndPoint;
 
     /// <summary>Cancelled once the connection has closed.</summary>
-    public CancellationToken Closed => _closed.Token;
+    public CancellationToken Closed
+    {
+        get
+        {
+            if (Volatile.Read(ref _closedFlag) != 0)
+            {
+                return new CancellationToken(canceled: true);
+            }
+
+            CancellationTokenSource source = LazyInitializer.EnsureInitialized(ref _closedSource);
+            if (Volatile.Read(ref _closedFlag) != 0)
+            {
+                // The connection closed while the source was being created, after the closer looked for it.
+                source.Cancel();
+            }
+
+            return source.Token;
+        }
+    }
 
     /// <summary>Per-connection items for the application's own use.</summary>
     public ConcurrentDictionary<string, object?> Items => LazyInitializer.EnsureInitialized(ref _items);

@@ -10,11 +10,11 @@ namespace ConnMsg.Messaging;
 /// </remarks>
 internal sealed class InFlightTable
 {
-    private readonly HashSet<ConnMsgRequest> _set = new(IdComparer.Instance);
-    private readonly HashSet<ConnMsgRequest>.AlternateLookup<ReadOnlySpan<byte>> _byId;
+    // Created by the first asynchronous request: most connections never have one, and every held connection pays for
+    // what this table allocates up front. Guarded by locking this (private to its connection, never exposed).
+    private HashSet<ConnMsgRequest>? _set;
+    private HashSet<ConnMsgRequest>.AlternateLookup<ReadOnlySpan<byte>> _byId;
     private volatile int _count;
-
-    public InFlightTable() => _byId = _set.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     public int Count => _count;
 
@@ -25,16 +25,22 @@ internal sealed class InFlightTable
             return false;
         }
 
-        lock (_set)
+        lock (this)
         {
-            return _byId.Contains(rawId);
+            return _set is not null && _byId.Contains(rawId);
         }
     }
 
     public void Add(ConnMsgRequest request)
     {
-        lock (_set)
+        lock (this)
         {
+            if (_set is null)
+            {
+                _set = new HashSet<ConnMsgRequest>(IdComparer.Instance);
+                _byId = _set.GetAlternateLookup<ReadOnlySpan<byte>>();
+            }
+
             _set.Add(request);
             _count = _set.Count;
         }
@@ -43,9 +49,9 @@ internal sealed class InFlightTable
     /// <summary>Removes <paramref name="request"/> if it is still the entry for its id.</summary>
     public bool Remove(ConnMsgRequest request)
     {
-        lock (_set)
+        lock (this)
         {
-            if (_set.TryGetValue(request, out ConnMsgRequest? actual) && ReferenceEquals(actual, request))
+            if (_set is not null && _set.TryGetValue(request, out ConnMsgRequest? actual) && ReferenceEquals(actual, request))
             {
                 _set.Remove(request);
                 _count = _set.Count;
@@ -65,9 +71,9 @@ internal sealed class InFlightTable
         }
 
         List<ConnMsgRequest>? expired = null;
-        lock (_set)
+        lock (this)
         {
-            foreach (ConnMsgRequest r in _set)
+            foreach (ConnMsgRequest r in _set!)
             {
                 if (r.StartTickMs <= deadlineTickMs)
                 {
@@ -79,10 +85,10 @@ internal sealed class InFlightTable
             {
                 foreach (ConnMsgRequest r in expired)
                 {
-                    _set.Remove(r);
+                    _set!.Remove(r);
                 }
 
-                _count = _set.Count;
+                _count = _set!.Count;
             }
         }
 
@@ -92,8 +98,13 @@ internal sealed class InFlightTable
     /// <summary>Removes and returns every request (the connection is gone).</summary>
     public ConnMsgRequest[] RemoveAll()
     {
-        lock (_set)
+        lock (this)
         {
+            if (_set is null)
+            {
+                return [];
+            }
+
             ConnMsgRequest[] all = _set.ToArray();
             _set.Clear();
             _count = 0;

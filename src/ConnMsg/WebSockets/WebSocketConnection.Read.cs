@@ -25,6 +25,7 @@ internal sealed partial class WebSocketConnection
             SequencePosition consumed = buffer.Start;
             SequencePosition examined = buffer.End;
             bool stop;
+            DeferredDrains deferred = DeferredDrains.Enter();
             try
             {
                 if (!buffer.IsEmpty)
@@ -47,6 +48,7 @@ internal sealed partial class WebSocketConnection
             {
                 _input.AdvanceTo(consumed, examined);
                 Interlocked.Exchange(ref _inReadBatch, 0);
+                deferred.Exit();
             }
 
             await DrainInlineAsync().ConfigureAwait(false);

@@ -1,6 +1,5 @@
 using ConnMsg.Diagnostics;
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.IO.Pipelines;
 
 namespace ConnMsg.WebSockets;
@@ -8,8 +7,7 @@ namespace ConnMsg.WebSockets;
 internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
 {
     // Many producers (answers, fan-out, pings) enqueue; one drainer at a time, chosen by _drainState, writes them out.
-    // ConcurrentQueue reuses its segment while it never holds more than the segment's size, so steady state allocates nothing.
-    private readonly ConcurrentQueue<OutboundFrame> _queue = new();
+    private readonly OutboundQueue _queue = new();
     private long _queuedBytes;
     private int _drainState;          // 0 idle, 1 someone is draining
     private int _inReadBatch;         // 1 while the read loop processes a batch: it drains at the end, so producers need not schedule
@@ -43,6 +41,10 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
 
         _queue.Enqueue(frame);
+
+        // Store-load fence: the read loop clears _inReadBatch and then checks the queue, so this thread must publish the
+        // frame before it reads the flag, or each could miss the other and the frame would wait for the next drain.
+        Interlocked.MemoryBarrier();
         if (Volatile.Read(ref _inReadBatch) == 0)
         {
             ScheduleDrain();
@@ -53,13 +55,16 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
 
     private void ScheduleDrain()
     {
-        if (Interlocked.CompareExchange(ref _drainState, 1, 0) == 0)
+        if (Interlocked.CompareExchange(ref _drainState, 1, 0) == 0 && !DeferredDrains.TryDefer(this))
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
         }
     }
 
-    void IThreadPoolWorkItem.Execute()
+    void IThreadPoolWorkItem.Execute() => RunOwnedDrain();
+
+    /// <summary>Runs a drain whose ownership (_drainState) the caller took; failures end the connection.</summary>
+    internal void RunOwnedDrain()
     {
         ValueTask drain = DrainOwnedAsync();
         if (!drain.IsCompletedSuccessfully)
@@ -102,30 +107,46 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 int frames = 0;
                 long bytes = 0;
                 long unflushed = 0;
-                while (_queue.TryDequeue(out OutboundFrame? frame))
+                bool transportDone = false;
+                while (!transportDone && _queue.TakeAll(out OutboundFrame?[] batch) is int count and > 0)
                 {
-                    int length = frame.Length;
-                    if (!_closeWritten)
+                    try
                     {
-                        frame.Span.CopyTo(_output.GetSpan(length));
-                        _output.Advance(length);
-                        _closeWritten = frame.IsClose;
-                        frames++;
-                        bytes += length;
-                        unflushed += length;
-                    }
-
-                    Interlocked.Add(ref _queuedBytes, -length);
-                    frame.Release();
-                    if (unflushed >= 64 * 1024)
-                    {
-                        // Bound what sits in the pipe unflushed; the flush also applies the transport's backpressure.
-                        unflushed = 0;
-                        FlushResult partial = await _output.FlushAsync().ConfigureAwait(false);
-                        if (partial.IsCompleted || partial.IsCanceled)
+                        for (int i = 0; i < count; i++)
                         {
-                            break;
+                            OutboundFrame frame = batch[i]!;
+                            batch[i] = null;
+                            int length = frame.Length;
+                            if (!_closeWritten)
+                            {
+                                frame.Span.CopyTo(_output.GetSpan(length));
+                                _output.Advance(length);
+                                _closeWritten = frame.IsClose;
+                                frames++;
+                                bytes += length;
+                                unflushed += length;
+                            }
+
+                            Interlocked.Add(ref _queuedBytes, -length);
+                            frame.Release();
+                            if (unflushed >= 64 * 1024)
+                            {
+                                // Bound what sits in the pipe unflushed; the flush also applies the transport's backpressure.
+                                unflushed = 0;
+                                FlushResult partial = await _output.FlushAsync().ConfigureAwait(false);
+                                if (partial.IsCompleted || partial.IsCanceled)
+                                {
+                                    transportDone = true;
+                                    break;
+                                }
+                            }
                         }
+                    }
+                    finally
+                    {
+                        // Frames of the batch left unwritten (the transport ended, or a flush threw) are dropped here:
+                        // the batch array is about to become the queue's pending buffer again.
+                        ReleaseUnwritten(batch, count);
                     }
                 }
 
@@ -135,7 +156,9 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 }
 
                 _metrics.FramesOut(frames, bytes);
-                Volatile.Write(ref _drainState, 0);
+                // A full fence, not a release store: the emptiness check below must not be read before it is visible,
+                // or a producer that saw the drain as busy and a drainer that saw the queue as empty would strand a frame.
+                Interlocked.Exchange(ref _drainState, 0);
                 Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
                 if (_queue.IsEmpty || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
                 {
@@ -145,7 +168,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
         catch
         {
-            Volatile.Write(ref _drainState, 0);
+            Interlocked.Exchange(ref _drainState, 0);
             Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
             throw;
         }
@@ -201,11 +224,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         TransportLog.SlowConsumer(_logger, Id, _options.MaxOutboundBytes);
 
         // What is queued will not drain in time; drop it so the close frame goes out next.
-        while (_queue.TryDequeue(out OutboundFrame? frame))
-        {
-            Interlocked.Add(ref _queuedBytes, -frame.Length);
-            frame.Release();
-        }
+        Interlocked.Add(ref _queuedBytes, -_queue.DropAll());
 
         Close(CloseCode.TryAgainLater, "slow consumer"u8);
         _input.CancelPendingRead();
@@ -243,8 +262,17 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
         finally
         {
-            while (_queue.TryDequeue(out OutboundFrame? frame))
+            Interlocked.Add(ref _queuedBytes, -_queue.DropAll());
+        }
+    }
+
+    private void ReleaseUnwritten(OutboundFrame?[] batch, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (batch[i] is OutboundFrame frame)
             {
+                batch[i] = null;
                 Interlocked.Add(ref _queuedBytes, -frame.Length);
                 frame.Release();
             }

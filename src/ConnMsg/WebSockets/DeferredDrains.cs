@@ -1,0 +1,109 @@
+using ConnMsg.Internal;
+
+namespace ConnMsg.WebSockets;
+
+/// <summary>
+/// Collects the drains that code inside a read batch asks for on this thread, and starts them when the batch ends.
+/// </summary>
+/// <remarks>
+/// A publish fans one frame out to every subscriber. Scheduled one by one, each subscriber costs a thread-pool hop
+/// and a write per frame; deferred to the end of the publisher's read batch, each subscriber gets every frame of the
+/// batch in one write, and the hops are one per <see cref="ChunkSize"/> subscribers. Small batches drain inline
+/// (no hop at all); large ones go to the pool in chunks so that other cores can share the writes.
+/// Thread-static and used only between <see cref="Enter"/> and <see cref="Exit"/> on one thread, so it takes no lock.
+/// </remarks>
+internal sealed class DeferredDrains
+{
+    /// <summary>Drains run on the batch's own thread up to this many; beyond, in pool work items of this many each.</summary>
+    internal const int ChunkSize = 64;
+
+    private static readonly SlotPool<Chunk> s_chunks = new(256, static () => new Chunk());
+
+    [ThreadStatic]
+    private static DeferredDrains? t_current;
+
+    private WebSocketConnection[] _pending = new WebSocketConnection[ChunkSize];
+    private int _count;
+    private int _depth;
+
+    /// <summary>Opens a batch on this thread; pair with <see cref="Exit"/> on the same thread.</summary>
+    public static DeferredDrains Enter()
+    {
+        DeferredDrains current = t_current ??= new DeferredDrains();
+        current._depth++;
+        return current;
+    }
+
+    /// <summary>
+    /// Takes over a drain that <paramref name="connection"/> owns (its drain state is set) when a batch is open on this
+    /// thread; returns false when none is, and the caller schedules the drain itself.
+    /// </summary>
+    public static bool TryDefer(WebSocketConnection connection)
+    {
+        DeferredDrains? current = t_current;
+        if (current is null || current._depth == 0)
+        {
+            return false;
+        }
+
+        if (current._count == current._pending.Length)
+        {
+            Array.Resize(ref current._pending, current._pending.Length * 2);
+        }
+
+        current._pending[current._count++] = connection;
+        return true;
+    }
+
+    /// <summary>Closes the batch; the outermost close starts every deferred drain.</summary>
+    public void Exit()
+    {
+        if (--_depth != 0 || _count == 0)
+        {
+            return;
+        }
+
+        int count = _count;
+        _count = 0;
+        if (count <= ChunkSize)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                WebSocketConnection connection = _pending[i];
+                _pending[i] = null!;
+                connection.RunOwnedDrain();
+            }
+
+            return;
+        }
+
+        for (int start = 0; start < count; start += ChunkSize)
+        {
+            Chunk chunk = s_chunks.Rent();
+            chunk.Count = Math.Min(ChunkSize, count - start);
+            Array.Copy(_pending, start, chunk.Connections, 0, chunk.Count);
+            ThreadPool.UnsafeQueueUserWorkItem(chunk, preferLocal: false);
+        }
+
+        Array.Clear(_pending, 0, count);
+    }
+
+    private sealed class Chunk : IThreadPoolWorkItem
+    {
+        public readonly WebSocketConnection[] Connections = new WebSocketConnection[ChunkSize];
+        public int Count;
+
+        public void Execute()
+        {
+            int count = Count;
+            for (int i = 0; i < count; i++)
+            {
+                WebSocketConnection connection = Connections[i];
+                Connections[i] = null!;
+                connection.RunOwnedDrain();
+            }
+
+            s_chunks.Return(this);
+        }
+    }
+}
