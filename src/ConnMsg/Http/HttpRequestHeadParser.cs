@@ -156,7 +156,8 @@ internal static class HttpRequestHeadParser
                 return false;
             }
 
-            headers.Add(new(Encoding.ASCII.GetString(line[..colon]), Encoding.Latin1.GetString(value)));
+            // Names are tokens (ASCII), so Latin-1 decodes them exactly as ASCII would.
+            headers.Add(new(KnownHeaderStrings.Get(line[..colon]), KnownHeaderStrings.Get(value)));
         }
 
         string targetText = Encoding.ASCII.GetString(target);
@@ -166,7 +167,7 @@ internal static class HttpRequestHeadParser
             q < 0 ? targetText : targetText[..q],
             q < 0 ? string.Empty : targetText[q..],
             "HTTP/1.1",
-            headers);
+            headers.ToArray());
         error = HttpParseError.None;
         return true;
     }
