@@ -16,49 +16,6 @@ internal sealed partial class WebSocketConnection
     private bool _closeReceived;
     private long _checkedPrefix; // payload bytes of the first incomplete frame already unmasked and UTF-8-checked
 
-    private async Task ReadLoopAsync()
-    {
-        while (true)
-        {
-            ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            SequencePosition consumed = buffer.Start;
-            SequencePosition examined = buffer.End;
-            bool stop;
-            DeferredDrains deferred = DeferredDrains.Enter();
-            try
-            {
-                if (!buffer.IsEmpty)
-                {
-                    Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
-                }
-
-                _inReadBatch = 1;
-                stop = ProcessFrames(buffer, out consumed) || _closeReceived;
-                if (!stop && result.IsCompleted)
-                {
-                    // The peer closed TCP without a close frame (1006), possibly mid-frame: nothing to answer.
-                    _metrics.AbnormalClosure();
-                    stop = true;
-                }
-
-                stop |= result.IsCanceled;
-            }
-            finally
-            {
-                _input.AdvanceTo(consumed, examined);
-                Interlocked.Exchange(ref _inReadBatch, 0);
-                deferred.Exit();
-            }
-
-            await DrainInlineAsync().ConfigureAwait(false);
-            if (stop)
-            {
-                return;
-            }
-        }
-    }
-
     /// <summary>Handles every complete frame in <paramref name="buffer"/>. Returns true when the read loop must stop.</summary>
     private bool ProcessFrames(in ReadOnlySequence<byte> buffer, out SequencePosition consumed)
     {

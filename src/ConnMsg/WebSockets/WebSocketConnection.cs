@@ -1,4 +1,5 @@
 using ConnMsg.Diagnostics;
+using System.Buffers;
 using System.IO.Pipelines;
 
 using ConnMsg.Http;
@@ -66,7 +67,48 @@ internal sealed partial class WebSocketConnection
         {
             _session = await application.OpenAsync(this).ConfigureAwait(false);
             await DrainInlineAsync().ConfigureAwait(false);
-            await ReadLoopAsync().ConfigureAwait(false);
+
+            // The read loop lives in this frame rather than its own method: a frame suspended for the connection's
+            // whole life is memory every held connection pays for, so there is one, not two.
+            while (true)
+            {
+                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                SequencePosition consumed = buffer.Start;
+                SequencePosition examined = buffer.End;
+                bool stop;
+                DeferredDrains deferred = DeferredDrains.Enter();
+                try
+                {
+                    if (!buffer.IsEmpty)
+                    {
+                        Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
+                    }
+
+                    _inReadBatch = 1;
+                    stop = ProcessFrames(buffer, out consumed) || _closeReceived;
+                    if (!stop && result.IsCompleted)
+                    {
+                        // The peer closed TCP without a close frame (1006), possibly mid-frame: nothing to answer.
+                        _metrics.AbnormalClosure();
+                        stop = true;
+                    }
+
+                    stop |= result.IsCanceled;
+                }
+                finally
+                {
+                    _input.AdvanceTo(consumed, examined);
+                    Interlocked.Exchange(ref _inReadBatch, 0);
+                    deferred.Exit();
+                }
+
+                await DrainInlineAsync().ConfigureAwait(false);
+                if (stop)
+                {
+                    return;
+                }
+            }
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or OperationCanceledException or ObjectDisposedException)
         {
