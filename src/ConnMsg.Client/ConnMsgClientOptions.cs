@@ -58,8 +58,19 @@ public sealed record ConnMsgClientOptions
     /// <summary>Where the client logs; null logs nothing.</summary>
     public ILogger? Logger { get; init; }
 
-    /// <summary>Called on every new <see cref="ClientWebSocket"/>'s options before connecting: headers, credentials, proxy, certificates.</summary>
+    /// <summary>
+    /// Called on every new <see cref="ClientWebSocket"/>'s options before connecting: headers, credentials, proxy, certificates.
+    /// Setting it makes the client connect through <see cref="ClientWebSocket"/> (see <see cref="UseClientWebSocket"/>).
+    /// </summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
+
+    /// <summary>
+    /// Connect through <see cref="ClientWebSocket"/> instead of the client's own, faster, socket transport. Default false.
+    /// The own transport speaks plain <c>ws://</c> and <c>wss://</c> with the system's default certificate
+    /// validation; <see cref="ClientWebSocket"/> is used anyway whenever <see cref="ConfigureWebSocket"/> is set or
+    /// the system proxy settings send the server's address through a proxy.
+    /// </summary>
+    public bool UseClientWebSocket { get; init; }
 
     /// <summary>Test hook: awaited before every reconnect attempt, after the backoff delay.</summary>
     internal Func<int, CancellationToken, ValueTask>? BeforeReconnectAttempt { get; init; }

@@ -1,50 +1,37 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Net.WebSockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Client.Internal;
 
 /// <summary>
-/// One WebSocket connection: a single send loop fed by a channel (ClientWebSocket allows one send at a time),
-/// a receive loop that reassembles messages and hands them to the owner, and the table of requests awaiting answers.
+/// One connection: a <see cref="Transport"/> that moves whole messages, and the table of requests awaiting answers.
 /// A connection is never reused: reconnecting creates a new one with the next <see cref="Generation"/>.
 /// </summary>
 /// <remarks>Thread-safe: any thread may register requests and enqueue messages.</remarks>
-internal sealed class Connection
+internal sealed class Connection : ITransportSink
 {
-    private const int InitialReceiveBufferSize = 16 * 1024;
-
-    private readonly ClientWebSocket _socket;
+    private readonly Transport _transport;
     private readonly IConnectionOwner _owner;
-    private readonly int _maxIncoming;
-    private readonly Channel<OutboundMessage> _outbound = Channel.CreateUnbounded<OutboundMessage>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource<ConnMsgSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _slots;
     private int _slotLimit;
-    private Task _receiveLoop = Task.CompletedTask;
-    private Task _sendLoop = Task.CompletedTask;
     private int _closed;
     private int _maxMessageSize;
     private ConnMsgSession? _sessionInfo;
     private Exception? _closeReason;
     private volatile Exception? _pendingFailure;
 
-    public Connection(ClientWebSocket socket, int generation, int defaultMaxMessage, int defaultMaxInFlight, int maxIncoming, IConnectionOwner owner)
+    public Connection(Transport transport, int generation, int defaultMaxMessage, int defaultMaxInFlight, IConnectionOwner owner)
     {
         _slotLimit = defaultMaxInFlight;
         _slots = new SemaphoreSlim(defaultMaxInFlight);
-        _socket = socket;
+        _transport = transport;
         Generation = generation;
         _owner = owner;
-        _maxIncoming = maxIncoming;
         MaxMessageSize = defaultMaxMessage;
     }
-
     public int Generation { get; }
 
     /// <summary>The outbound limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
@@ -72,14 +59,9 @@ internal sealed class Connection
     public Exception? CloseReason => Volatile.Read(ref _closeReason);
 
     /// <summary>Completes once both loops have exited, so nothing of this connection touches client state any more.</summary>
-    public Task Completion { get; private set; } = Task.CompletedTask;
+    public Task Completion => _transport.Completion;
 
-    public void Start()
-    {
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
-        _sendLoop = Task.Run(SendLoopAsync);
-        Completion = Task.WhenAll(_receiveLoop, _sendLoop);
-    }
+    public void Start() => _transport.Start(this);
 
     /// <summary>The server's in-flight limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
     public int MaxInFlight => Volatile.Read(ref _slotLimit);
@@ -149,7 +131,7 @@ internal sealed class Connection
     }
 
     /// <summary>Queues a message for the send loop, which takes ownership. False when the connection is closing.</summary>
-    public bool TrySend(OutboundMessage message) => _outbound.Writer.TryWrite(message);
+    public bool TrySend(OutboundMessage message) => _transport.TrySend(message);
 
     /// <summary>Kills the connection now: fails every pending request with <paramref name="pendingFailure"/> or a connection-lost error.</summary>
     public void Abort(Exception? reason, Exception? pendingFailure = null)
@@ -166,7 +148,6 @@ internal sealed class Connection
 
         Volatile.Write(ref _closeReason, reason);
         _owner.OnConnectionClosing(this);
-        _outbound.Writer.TryComplete();
         try
         {
             _aborted.Cancel();
@@ -176,7 +157,7 @@ internal sealed class Connection
             ConnMsgClientLog.CallbackFailed(_owner.Logger, e);
         }
 
-        _socket.Abort();
+        _transport.Abort();
         _session.TrySetCanceled();
 
         var failure = _pendingFailure ?? new ConnMsgConnectionLostException(
@@ -194,146 +175,34 @@ internal sealed class Connection
     public async Task CloseAsync(Exception pendingFailure, TimeSpan timeout)
     {
         _pendingFailure = pendingFailure;
-        _outbound.Writer.TryComplete();
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await _sendLoop.WaitAsync(cts.Token).ConfigureAwait(false);
-            if (_socket.State == WebSocketState.Open)
-            {
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cts.Token).ConfigureAwait(false);
-                await _receiveLoop.WaitAsync(cts.Token).ConfigureAwait(false);
-            }
+            await _transport.CloseAsync(cts.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException
+            or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
         {
             // Best effort: a server that does not answer the close handshake in time is simply cut off.
         }
 
         Abort(null, pendingFailure);
         await Completion.ConfigureAwait(false);
-        _socket.Dispose();
+        _transport.Dispose();
     }
 
-    private async Task SendLoopAsync()
+    void ITransportSink.OnMessage(ReadOnlySpan<byte> message)
     {
-        var reader = _outbound.Reader;
-        var token = _aborted.Token;
         try
         {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var message))
-                {
-                    try
-                    {
-                        await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        message.Return();
-                    }
-                }
-            }
+            _owner.OnMessage(this, message);
         }
         catch (Exception e)
         {
-            Abort(e);
-        }
-        finally
-        {
-            // Messages queued behind a failure were never sent; their requests fail through the pending sweep.
-            while (reader.TryRead(out var message))
-            {
-                message.Return();
-            }
+            // A bug in dispatch must not kill the connection or the other requests on it.
+            ConnMsgClientLog.DispatchFailed(_owner.Logger, e);
         }
     }
 
-    private async Task ReceiveLoopAsync()
-    {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBufferSize);
-        int count = 0;
-        var token = _aborted.Token;
-        try
-        {
-            while (true)
-            {
-                if (count >= Math.Min(buffer.Length, _maxIncoming))
-                {
-                    if (count >= _maxIncoming)
-                    {
-                        await FailAsync(WebSocketCloseStatus.MessageTooBig, $"An inbound message exceeded {_maxIncoming} bytes.").ConfigureAwait(false);
-                        return;
-                    }
-
-                    byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _maxIncoming));
-                    buffer.AsSpan(0, count).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                int room = Math.Min(buffer.Length, _maxIncoming) - count;
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, room), token).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    var status = _socket.CloseStatus;
-                    var description = _socket.CloseStatusDescription;
-                    await TryCloseOutputAsync(WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
-                    Abort(new ConnMsgConnectionLostException($"The server closed the connection ({(int?)status} {status}: {description})."));
-                    return;
-                }
-
-                if (result.MessageType == WebSocketMessageType.Binary)
-                {
-                    // Binary messages are not part of v1 (PROTOCOL §2): the peer speaks something else.
-                    await FailAsync(WebSocketCloseStatus.InvalidMessageType, "Binary messages are not part of connmsg.v1.").ConfigureAwait(false);
-                    return;
-                }
-
-                count += result.Count;
-                if (result.EndOfMessage)
-                {
-                    try
-                    {
-                        _owner.OnMessage(this, buffer.AsSpan(0, count));
-                    }
-                    catch (Exception e)
-                    {
-                        // A bug in dispatch must not kill the connection or the other requests on it.
-                        ConnMsgClientLog.DispatchFailed(_owner.Logger, e);
-                    }
-
-                    count = 0;
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            Abort(e);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private async Task FailAsync(WebSocketCloseStatus status, string message)
-    {
-        await TryCloseOutputAsync(status).ConfigureAwait(false);
-        Abort(new ConnMsgConnectionLostException(message));
-    }
-
-    private async Task TryCloseOutputAsync(WebSocketCloseStatus status)
-    {
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await _socket.CloseOutputAsync(status, null, cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The send loop may be mid-send, or the socket already gone: the abort that follows settles it.
-        }
-    }
+    void ITransportSink.OnTransportClosed(Exception reason) => Abort(reason);
 }
