@@ -2,14 +2,21 @@ namespace ConnMsg.Client.Internal;
 
 /// <summary>A pending request whose <c>cfm</c> data is converted to <typeparamref name="T"/> on arrival.</summary>
 /// <remarks>
-/// The conversion runs on the receive loop while the data still lies in the receive buffer, which saves
-/// a copy; continuations run asynchronously so the caller's code never runs on (or stalls) the receive loop.
+/// The conversion runs on the receive loop while the data still lies in the receive buffer, which saves a copy.
+/// With <c>inlineContinuations</c> the awaiting code resumes synchronously on the thread that completes the request
+/// (the receive loop for answers): no thread-pool hop per request, and the request that code sends next joins the
+/// receive loop's batched write. Without it, continuations are queued to the thread pool (the receive loop is never
+/// held up by the caller's code). The client's own awaits (subscribe, re-subscribe) always use the latter.
 /// </remarks>
 internal abstract class PendingRequest<T> : PendingRequest
 {
-    private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<T> _completion;
 
-    protected PendingRequest(long id) : base(id) { }
+    protected PendingRequest(long id, bool inlineContinuations)
+        : base(id)
+    {
+        _completion = new(inlineContinuations ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     public Task<T> Task => _completion.Task;
 
