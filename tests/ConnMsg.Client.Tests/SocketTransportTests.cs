@@ -1,0 +1,186 @@
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using ConnMsg.Client.Tests.Infrastructure;
+using static ConnMsg.Client.Tests.Infrastructure.TestClients;
+
+namespace ConnMsg.Client.Tests;
+
+/// <summary>
+/// The client's own RFC 6455 transport against real servers: the gateway for traffic, a scripted ASP.NET Core peer
+/// (the BCL's server-side WebSocket) for what a correct gateway never sends.
+/// </summary>
+public sealed class SocketTransportTests
+{
+    private const string Session = """{"type":"ind","topic":"$session","data":{"id":"s","keepAlive":15,"maxMessage":65536,"maxInFlight":256}}""";
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task ConcurrentRequestsAreAnsweredOnEitherTransportAndContinuationMode(bool useClientWebSocket, bool asynchronousContinuations)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway, Options() with
+        {
+            UseClientWebSocket = useClientWebSocket,
+            RunContinuationsAsynchronously = asynchronousContinuations,
+        });
+
+        // Far more than maxInFlight, with sizes across the 7/16-bit length boundaries of a frame.
+        var requests = Enumerable.Range(0, 1000).Select(async i =>
+        {
+            string text = new('x', i % 300);
+            string echoed = (await client.RequestAsync<string>("echo", text))!;
+            return echoed == text;
+        }).ToArray();
+
+        Assert.All(await Task.WhenAll(requests).Within(), Assert.True);
+    }
+
+    [Fact]
+    public async Task LargeRequestAndAnswerNeedA64BitFrameLength()
+    {
+        await using var gateway = await TestGateway.StartAsync("--ConnMsg:MaxMessageSize=200000");
+        await using var client = await ConnectAsync(gateway, Options() with { MaxMessageSize = 200_000 });
+
+        string text = new('y', 70_000);
+        Assert.Equal(text, await client.RequestAsync<string>("echo", text).Within());
+    }
+
+    [Fact]
+    public async Task FragmentedTextMessageFromTheServerIsReassembled()
+    {
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            string id = request.RootElement.GetProperty("id").GetRawText();
+            byte[] answer = Encoding.UTF8.GetBytes($$"""{"type":"cfm","id":{{id}},"data":"héllo, fragmented wörld"}""");
+
+            // Split inside a two-byte UTF-8 sequence on purpose: only the whole message must be valid.
+            int first = Array.IndexOf(answer, (byte)0xC3) + 1;
+            await socket.SendAsync(answer.AsMemory(0, first), WebSocketMessageType.Text, false, CancellationToken.None);
+            await socket.SendAsync(answer.AsMemory(first, 10), WebSocketMessageType.Text, false, CancellationToken.None);
+            await socket.SendAsync(answer.AsMemory(first + 10), WebSocketMessageType.Text, true, CancellationToken.None);
+            await ScriptedServer.ReceiveAsync(socket).ContinueWith(_ => { });
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        Assert.Equal("héllo, fragmented wörld", await client.RequestAsync<string>("anything", (object?)null).Within());
+    }
+
+    [Fact]
+    public async Task InvalidUtf8FromTheServerClosesWith1007()
+        => Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, await SendBadMessageAndReadCloseAsync(
+            socket => socket.SendAsync(new byte[] { (byte)'"', 0xFF, 0xFE, (byte)'"' }, WebSocketMessageType.Text, true, CancellationToken.None)));
+
+    [Fact]
+    public async Task BinaryMessageFromTheServerClosesWith1003()
+        => Assert.Equal(WebSocketCloseStatus.InvalidMessageType, await SendBadMessageAndReadCloseAsync(
+            socket => socket.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, true, CancellationToken.None)));
+
+    [Fact]
+    public async Task MessageOverMaxIncomingMessageSizeClosesWith1009()
+        => Assert.Equal(WebSocketCloseStatus.MessageTooBig, await SendBadMessageAndReadCloseAsync(
+            socket => ScriptedServer.SendAsync(socket, $$"""{"type":"ind","topic":"t","data":"{{new string('z', 5000)}}"}"""),
+            Options() with { MaxIncomingMessageSize = 4096 }));
+
+    [Fact]
+    public async Task ServerCloseFailsInFlightRequestsWithItsCodeAndReason()
+    {
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            await ScriptedServer.ReceiveAsync(socket);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.EndpointUnavailable, "going away", CancellationToken.None);
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options() with { Reconnect = false });
+
+        var e = await Assert.ThrowsAsync<ConnMsgConnectionLostException>(() => client.RequestAsync<string>("anything", (object?)null)).Within();
+        Assert.Contains("1001", e.InnerException?.Message ?? e.Message);
+        Assert.Contains("going away", e.InnerException?.Message ?? e.Message);
+    }
+
+    [Fact]
+    public async Task KeepAliveTimeoutDropsAConnectionWhosePeerNeverAnswersPings()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+
+            // Never reads, so the client's pings are never answered.
+            await release.Task;
+        });
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = new ConnMsgClient(server.WebSocketUri, Options() with
+        {
+            Reconnect = false,
+            KeepAliveInterval = TimeSpan.FromMilliseconds(50),
+            KeepAliveTimeout = TimeSpan.FromMilliseconds(100),
+        });
+        await using (client)
+        {
+            client.StateChanged += (_, e) =>
+            {
+                if (e.Current == ConnMsgConnectionState.Closed)
+                {
+                    closed.TrySetResult(e.Error);
+                }
+            };
+            await client.ConnectAsync().Within();
+
+            var error = await closed.Task.Within();
+            Assert.Contains("keep-alive", error?.InnerException?.Message ?? error?.Message);
+        }
+
+        release.SetResult();
+    }
+
+    [Fact]
+    public async Task UnreachableServerThrowsWebSocketExceptionWithTheOwnTransport()
+    {
+        int port;
+        await using (var gateway = await TestGateway.StartAsync())
+        {
+            port = gateway.WebSocketUri.Port;
+        }
+
+        await using var client = new ConnMsgClient(new Uri($"ws://127.0.0.1:{port}/ws"), Options() with { UseClientWebSocket = false });
+        await Assert.ThrowsAsync<WebSocketException>(() => client.ConnectAsync()).Within();
+    }
+
+    [Fact]
+    public async Task UpgradeRefusedByTheServerThrowsWithItsStatus()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var uri = new UriBuilder(gateway.WebSocketUri) { Path = "/not-a-websocket-endpoint" }.Uri;
+        await using var client = new ConnMsgClient(uri, Options());
+        var e = await Assert.ThrowsAsync<WebSocketException>(() => client.ConnectAsync()).Within();
+        Assert.Contains("'404'", e.Message);
+    }
+
+    /// <summary>Connects, sends one request so one is in flight, lets the server misbehave, and returns the close code the server received.</summary>
+    private static async Task<WebSocketCloseStatus?> SendBadMessageAndReadCloseAsync(Func<WebSocket, Task> misbehave, ConnMsgClientOptions? options = null)
+    {
+        var closeStatus = new TaskCompletionSource<WebSocketCloseStatus?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            await ScriptedServer.ReceiveAsync(socket);
+            await misbehave(socket);
+            var buffer = new byte[1024];
+            while ((await socket.ReceiveAsync(buffer, CancellationToken.None)).MessageType != WebSocketMessageType.Close)
+            {
+            }
+
+            closeStatus.TrySetResult(socket.CloseStatus);
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, (options ?? Options()) with { Reconnect = false });
+
+        await Assert.ThrowsAsync<ConnMsgConnectionLostException>(() => client.RequestAsync<string>("anything", (object?)null)).Within();
+        return await closeStatus.Task.Within();
+    }
+}
