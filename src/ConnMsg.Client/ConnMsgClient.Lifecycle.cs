@@ -24,7 +24,7 @@ public sealed partial class ConnMsgClient
             }
         }
 
-        var connection = new Connection(transport, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxInFlight, this);
+        var connection = new Connection(transport, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxInFlight, _sweepPeriod, this);
         connection.Start();
         if (_options.SessionWaitTimeout > TimeSpan.Zero)
         {

@@ -28,6 +28,12 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     private readonly ConcurrentDictionary<string, TopicState>.AlternateLookup<ReadOnlySpan<char>> _topicsBySpan;
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lock _stateLock = new();
+
+    /// <summary>How often each connection sweeps its pending requests for expired timeouts.</summary>
+    private readonly TimeSpan _sweepPeriod;
+
+    /// <summary>Timeouts at least this long use the sweep (late by at most 1/8); shorter ones get their own timer.</summary>
+    private readonly TimeSpan _minSweptTimeout;
     private TaskCompletionSource<Connection> _open = NewOpenSource();
     private Connection? _current;
     private ConnMsgConnectionState _state = ConnMsgConnectionState.Connecting;
@@ -52,6 +58,9 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
         _options = options ?? ConnMsgClientOptions.Default;
         _logger = _options.Logger ?? NullLogger.Instance;
         _topicsBySpan = _topics.GetAlternateLookup<ReadOnlySpan<char>>();
+        var requestTimeout = _options.RequestTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : _options.RequestTimeout;
+        _sweepPeriod = TimeSpan.FromTicks(Math.Clamp(requestTimeout.Ticks / 16, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _minSweptTimeout = _sweepPeriod * 8;
     }
 
     /// <summary>Raised on every change of <see cref="State"/>. Handlers run synchronously on the thread that changes the state (usually the client's reconnect task) and must not block.</summary>

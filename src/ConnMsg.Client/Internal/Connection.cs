@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Client.Internal;
@@ -12,7 +11,10 @@ internal sealed class Connection : ITransportSink
 {
     private readonly Transport _transport;
     private readonly IConnectionOwner _owner;
-    private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
+    private readonly Dictionary<long, PendingRequest> _pending = [];
+    private readonly Lock _pendingLock = new();
+    private readonly TimeSpan _sweepPeriod;
+    private Timer? _sweep;
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource<ConnMsgSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _slots;
@@ -23,8 +25,9 @@ internal sealed class Connection : ITransportSink
     private Exception? _closeReason;
     private volatile Exception? _pendingFailure;
 
-    public Connection(Transport transport, int generation, int defaultMaxMessage, int defaultMaxInFlight, IConnectionOwner owner)
+    public Connection(Transport transport, int generation, int defaultMaxMessage, int defaultMaxInFlight, TimeSpan sweepPeriod, IConnectionOwner owner)
     {
+        _sweepPeriod = sweepPeriod;
         _slotLimit = defaultMaxInFlight;
         _slots = new SemaphoreSlim(defaultMaxInFlight);
         _transport = transport;
@@ -61,7 +64,11 @@ internal sealed class Connection : ITransportSink
     /// <summary>Completes once both loops have exited, so nothing of this connection touches client state any more.</summary>
     public Task Completion => _transport.Completion;
 
-    public void Start() => _transport.Start(this);
+    public void Start()
+    {
+        _sweep = new Timer(static s => ((Connection)s!).SweepTimeouts(), this, _sweepPeriod, _sweepPeriod);
+        _transport.Start(this);
+    }
 
     /// <summary>The server's in-flight limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
     public int MaxInFlight => Volatile.Read(ref _slotLimit);
@@ -95,6 +102,9 @@ internal sealed class Connection : ITransportSink
     /// </summary>
     public Task WaitForSlotAsync(CancellationToken cancellationToken) => _slots.WaitAsync(cancellationToken);
 
+    /// <summary>Takes a slot if one is free right now, without waiting.</summary>
+    public bool TryTakeSlot() => _slots.Wait(0);
+
     /// <summary>
     /// Adds a request, holding a slot from <see cref="WaitForSlotAsync"/>, to the pending table. False when the
     /// connection already died and the request was not registered (its slot is given back), so the caller may
@@ -102,32 +112,40 @@ internal sealed class Connection : ITransportSink
     /// </summary>
     public bool TryRegister(PendingRequest request)
     {
-        if (!_pending.TryAdd(request.Id, request))
+        lock (_pendingLock)
         {
-            throw new InvalidOperationException("Request ids must be unique.");
+            // Abort marks the connection closed before it empties the table under this lock: a request either
+            // lands in the table before that sweep, or sees the mark here.
+            if (Volatile.Read(ref _closed) == 0)
+            {
+                if (!_pending.TryAdd(request.Id, request))
+                {
+                    throw new InvalidOperationException("Request ids must be unique.");
+                }
+
+                return true;
+            }
         }
 
-        // Pairs with the fence of Interlocked.Exchange in Abort: either Abort's sweep sees this entry or we see _closed.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _closed) != 0 && _pending.TryRemove(request.Id, out _))
-        {
-            _slots.Release();
-            return false;
-        }
-
-        return true;
+        _slots.Release();
+        return false;
     }
 
     /// <summary>Removes a request from the pending table, giving its slot back. Whoever removes it completes it.</summary>
     public bool TryTakePending(long id, out PendingRequest? request)
     {
-        if (!_pending.TryRemove(id, out request))
+        bool removed;
+        lock (_pendingLock)
         {
-            return false;
+            removed = _pending.Remove(id, out request);
         }
 
-        _slots.Release();
-        return true;
+        if (removed)
+        {
+            _slots.Release();
+        }
+
+        return removed;
     }
 
     /// <summary>Queues a message for the send loop, which takes ownership. False when the connection is closing.</summary>
@@ -162,12 +180,18 @@ internal sealed class Connection : ITransportSink
 
         var failure = _pendingFailure ?? new ConnMsgConnectionLostException(
             "The connection was lost while the request was in flight; it may or may not have been executed.", reason);
-        foreach (var entry in _pending)
+        _sweep?.Dispose();
+        PendingRequest[] orphans;
+        lock (_pendingLock)
         {
-            if (TryTakePending(entry.Key, out var request))
-            {
-                request!.Fail(failure);
-            }
+            orphans = [.. _pending.Values];
+            _pending.Clear();
+        }
+
+        foreach (var request in orphans)
+        {
+            _slots.Release();
+            request.Fail(failure);
         }
     }
 
@@ -189,6 +213,37 @@ internal sealed class Connection : ITransportSink
         Abort(null, pendingFailure);
         await Completion.ConfigureAwait(false);
         _transport.Dispose();
+    }
+
+    /// <summary>
+    /// Abandons requests past their <see cref="PendingRequest.Deadline"/>: one timer per connection instead of a
+    /// timer and a linked token per request. Late by at most one period, which the client keeps small against the
+    /// timeouts that use it. The entries stay until their late answers (the server still counts them).
+    /// </summary>
+    private void SweepTimeouts()
+    {
+        long now = Environment.TickCount64;
+        List<PendingRequest>? expired = null;
+        lock (_pendingLock)
+        {
+            foreach (var request in _pending.Values)
+            {
+                if (request.Deadline != 0 && request.Deadline <= now && !request.IsAbandoned)
+                {
+                    (expired ??= []).Add(request);
+                }
+            }
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        foreach (var request in expired)
+        {
+            request.AbandonFromThreadPool(new TimeoutException($"No answer within {request.Timeout}."));
+        }
     }
 
     void ITransportSink.OnMessage(ReadOnlySpan<byte> message)

@@ -3,7 +3,7 @@ namespace ConnMsg.Client.Internal;
 /// <summary>A request awaiting its answer, keyed by its integer id in the connection's pending table.</summary>
 /// <remarks>
 /// Whoever removes the entry from the table (the receive loop or the connection-lost sweep) completes it; a
-/// cancel or timeout abandons it in place. Completions are <c>TrySet…</c> so a lost race is harmless.
+/// cancel or timeout abandons it in place. Completion is first-wins, so a lost race is harmless.
 /// </remarks>
 internal abstract class PendingRequest
 {
@@ -11,7 +11,20 @@ internal abstract class PendingRequest
 
     protected PendingRequest(long id) => Id = id;
 
-    public long Id { get; }
+    /// <summary>Set once, before the request is registered.</summary>
+    public long Id { get; set; }
+
+    /// <summary>
+    /// When the connection's timeout sweep abandons it (<see cref="Environment.TickCount64"/> ms); 0 when the request
+    /// enforces its own timeout with a timer instead.
+    /// </summary>
+    public long Deadline { get; set; }
+
+    /// <summary>The timeout the <see cref="Deadline"/> came from, for the error message.</summary>
+    public TimeSpan Timeout { get; set; }
+
+    /// <summary>The caller's token, for the <see cref="OperationCanceledException"/> of a cancel.</summary>
+    public CancellationToken CancellationToken { get; set; }
 
     /// <summary>Set when the caller stopped waiting (cancelled, timed out); the entry stays until its late answer.</summary>
     public bool IsAbandoned => Volatile.Read(ref _abandoned) != 0;
@@ -29,5 +42,12 @@ internal abstract class PendingRequest
     {
         Volatile.Write(ref _abandoned, 1);
         Fail(error);
+    }
+
+    /// <summary>Like <see cref="Abandon"/>, with the failure delivered from the thread pool, so the caller's code never runs on the sweeping timer.</summary>
+    public void AbandonFromThreadPool(Exception error)
+    {
+        Volatile.Write(ref _abandoned, 1);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => s.Request.Fail(s.Error), (Request: this, Error: error), preferLocal: false);
     }
 }
