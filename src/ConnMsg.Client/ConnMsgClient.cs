@@ -92,6 +92,9 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
     ILogger IConnectionOwner.Logger => _logger;
 
+    /// <summary>The open connection's transport type; null while disconnected. For tests.</summary>
+    internal Type? TransportType => Volatile.Read(ref _current)?.Transport.GetType();
+
     /// <summary>Connects and returns an open client.</summary>
     /// <param name="uri">The server's WebSocket endpoint, e.g. <c>ws://host:port/ws</c>.</param>
     /// <param name="options">Settings; null uses <see cref="ConnMsgClientOptions.Default"/>.</param>

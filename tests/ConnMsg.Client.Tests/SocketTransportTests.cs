@@ -27,6 +27,7 @@ public sealed class SocketTransportTests
             UseClientWebSocket = useClientWebSocket,
             RunContinuationsAsynchronously = asynchronousContinuations,
         });
+        Assert.Equal(useClientWebSocket ? typeof(Internal.ClientWebSocketTransport) : typeof(Internal.SocketTransport), client.TransportType);
 
         // Far more than maxInFlight, with sizes across the 7/16-bit length boundaries of a frame.
         var requests = Enumerable.Range(0, 1000).Select(async i =>
@@ -37,6 +38,28 @@ public sealed class SocketTransportTests
         }).ToArray();
 
         Assert.All(await Task.WhenAll(requests).Within(), Assert.True);
+    }
+
+    [Fact]
+    public async Task DefaultsUseTheOwnTransportAndConfigureWebSocketFallsBackToClientWebSocket()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using (var fast = await ConnectAsync(gateway))
+        {
+            Assert.Equal(typeof(Internal.SocketTransport), fast.TransportType);
+        }
+
+        await using (var forced = await ConnectAsync(gateway, Options() with { UseClientWebSocket = true }))
+        {
+            Assert.Equal(typeof(Internal.ClientWebSocketTransport), forced.TransportType);
+        }
+
+        var configured = Options() with { ConfigureWebSocket = o => o.SetRequestHeader("X-Test", "1") };
+        await using (var compatible = await ConnectAsync(gateway, configured))
+        {
+            Assert.Equal(typeof(Internal.ClientWebSocketTransport), compatible.TransportType);
+            Assert.Equal("\"hi\"", Text(await compatible.RequestAsync("echo", Json("\"hi\"")).Within()));
+        }
     }
 
     [Fact]

@@ -37,6 +37,9 @@ internal sealed class Connection : ITransportSink
     }
     public int Generation { get; }
 
+    /// <summary>The transport in use (tests check which one was chosen).</summary>
+    public Transport Transport => _transport;
+
     /// <summary>The outbound limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
     public int MaxMessageSize
     {
