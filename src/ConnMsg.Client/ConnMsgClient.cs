@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ConnMsg.Client;
 
 /// <summary>
-/// A ConnMsg (<c>connmsg.v1</c>) client over one <see cref="System.Net.WebSockets.ClientWebSocket"/> at a time:
+/// A ConnMsg (<c>connmsg.v1</c>) client over one WebSocket connection at a time (its own RFC 6455 client over a
+/// socket, or <see cref="System.Net.WebSockets.ClientWebSocket"/>; see <see cref="ConnMsgClientOptions.UseClientWebSocket"/>):
 /// requests with correlated answers, topic subscriptions, answers to server requests, and automatic
 /// reconnection that re-subscribes every topic without gaps or duplicates on history topics.
 /// </summary>
@@ -14,6 +15,8 @@ namespace ConnMsg.Client;
 /// Thread-safe: requests, subscriptions and handler registrations may be made from any number of threads at
 /// once. Request ids come from one <see cref="Interlocked"/> counter and are never reused, so an answer that
 /// arrives after its request was cancelled or timed out cannot be mistaken for another request's answer.
+/// By default, code awaiting an answer resumes on the connection's receive loop; see
+/// <see cref="ConnMsgClientOptions.RunContinuationsAsynchronously"/>.
 /// </remarks>
 public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 {
