@@ -127,6 +127,27 @@ public sealed class SocketTransportTests
     }
 
     [Fact]
+    public async Task ServerPingsAreAnsweredWithPongsSoTheServerKeepsTheConnection()
+    {
+        await using var server = await ScriptedServer.StartAsync(async (socket, _) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            string id = request.RootElement.GetProperty("id").GetRawText();
+
+            // The observation window: the server pings every 50 ms and aborts the connection if a pong is 100 ms late
+            // (it sees pongs only while a receive is pending, so one is).
+            var receiving = ScriptedServer.ReceiveAsync(socket);
+            await Task.WhenAny(receiving, Task.Delay(TimeSpan.FromMilliseconds(600)));
+            await ScriptedServer.SendAsync(socket, $$"""{"type":"cfm","id":{{id}},"data":"still connected"}""");
+            await receiving.ContinueWith(_ => { });
+        }, new Microsoft.AspNetCore.Builder.WebSocketOptions { KeepAliveInterval = TimeSpan.FromMilliseconds(50), KeepAliveTimeout = TimeSpan.FromMilliseconds(100) });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options() with { Reconnect = false, KeepAliveInterval = Timeout.InfiniteTimeSpan });
+
+        Assert.Equal("still connected", await client.RequestAsync<string>("anything", (object?)null).Within());
+    }
+
+    [Fact]
     public async Task KeepAliveTimeoutDropsAConnectionWhosePeerNeverAnswersPings()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

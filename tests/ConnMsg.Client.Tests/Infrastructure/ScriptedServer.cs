@@ -26,14 +26,17 @@ internal sealed class ScriptedServer : IAsyncDisposable
     public static Task<ScriptedServer> StartAsync(Func<WebSocket, Task> script) => StartAsync((socket, _) => script(socket));
 
     /// <summary>Runs <paramref name="script"/> per accepted connection with its 0-based index, so reconnects can be scripted.</summary>
-    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script)
+    public static Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script) => StartAsync(script, new WebSocketOptions());
+
+    /// <summary>Like <see cref="StartAsync(Func{WebSocket, int, Task})"/> with the server's WebSocket options (e.g. its keep-alive pings).</summary>
+    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script, WebSocketOptions webSocketOptions)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
         int connections = -1;
-        app.UseWebSockets();
+        app.UseWebSockets(webSocketOptions);
         app.Map("/ws", async context =>
         {
             if (!context.WebSockets.IsWebSocketRequest)
