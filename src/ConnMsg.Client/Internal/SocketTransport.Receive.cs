@@ -98,6 +98,15 @@ internal sealed partial class SocketTransport
 
         _receiveEnd = unread;
         _receiveStart = 0;
+        if (_receiveEnd == _receiveBuffer.Length)
+        {
+            // Cannot happen while frames are handled as soon as they are complete; but a read into no room would
+            // return 0 and look like the peer's FIN, so never risk it.
+            byte[] bigger = ArrayPool<byte>.Shared.Rent(_receiveBuffer.Length * 2);
+            _receiveBuffer.AsSpan(0, _receiveEnd).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_receiveBuffer);
+            _receiveBuffer = bigger;
+        }
     }
 
     /// <summary>

@@ -58,6 +58,7 @@ internal sealed partial class SocketTransport : Transport
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         byte[]? buffer = null;
+        bool connected = false;
         try
         {
             int port = uri.Port > 0 ? uri.Port : uri.Scheme == "wss" ? 443 : 80;
@@ -100,7 +101,7 @@ internal sealed partial class SocketTransport : Transport
             // Frames the server sent right behind its 101 stay in the buffer for the receive loop.
             buffer.AsSpan(headerEnd, count - headerEnd).CopyTo(buffer);
             var transport = new SocketTransport(socket, stream, buffer, count - headerEnd, options.MaxIncomingMessageSize, options.KeepAliveInterval, options.KeepAliveTimeout);
-            buffer = null;
+            connected = true;
             return transport;
         }
         catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
@@ -110,9 +111,13 @@ internal sealed partial class SocketTransport : Transport
         }
         finally
         {
-            if (buffer is not null)
+            if (!connected)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
                 if (stream is not null)
                 {
                     await stream.DisposeAsync().ConfigureAwait(false);
