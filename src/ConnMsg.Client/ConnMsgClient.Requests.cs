@@ -236,6 +236,17 @@ public sealed partial class ConnMsgClient
                             throw new ConnMsgConnectionLostException("The connection was lost before the request could be sent.", connection.CloseReason);
                         }
 
+                        // The transport refuses sends from its close handshake on, a moment before the connection is
+                        // marked closed: wait for that instead of spinning, then retry on the next connection.
+                        try
+                        {
+                            await connection.Completion.WaitAsync(token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException e) when (token.IsCancellationRequested)
+                        {
+                            throw Stopped(cancellationToken, timeout, e);
+                        }
+
                         continue;
                     }
 
