@@ -36,7 +36,7 @@ public sealed partial class ConnMsgClient
         var resultType = (JsonTypeInfo<TResult>)serializerOptions.GetTypeInfo(typeof(TResult));
         var dataType = data is null ? null : serializerOptions.GetTypeInfo(data.GetType());
         return SendAsync(op, (data, dataType), data is null ? null : static (w, s) => JsonSerializer.Serialize(w, s.data, s.dataType!),
-            new JsonPendingRequest<TResult>(0, resultType, InlineContinuations), timeout, cancellationToken);
+            new JsonPendingRequest<TResult>(0, resultType, Continuations), timeout, cancellationToken);
     }
 
     /// <summary>Sends a request and returns its <c>cfm</c> data, both serialised with source-generated type infos (AOT-friendly).</summary>
@@ -64,7 +64,7 @@ public sealed partial class ConnMsgClient
         ArgumentNullException.ThrowIfNull(requestType);
         ArgumentNullException.ThrowIfNull(resultType);
         return SendAsync(op, (data, requestType), static (w, s) => JsonSerializer.Serialize(w, s.data, s.requestType),
-            new JsonPendingRequest<TResult>(0, resultType, InlineContinuations), timeout, cancellationToken);
+            new JsonPendingRequest<TResult>(0, resultType, Continuations), timeout, cancellationToken);
     }
 
     /// <summary>Sends a request without <c>data</c> and returns its <c>cfm</c> data deserialised with a source-generated type info.</summary>
@@ -74,7 +74,7 @@ public sealed partial class ConnMsgClient
     public Task<TResult?> RequestAsync<TResult>(string op, JsonTypeInfo<TResult> resultType, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(resultType);
-        return SendAsync<object?, TResult?>(op, null, null, new JsonPendingRequest<TResult>(0, resultType, InlineContinuations), _options.RequestTimeout, cancellationToken);
+        return SendAsync<object?, TResult?>(op, null, null, new JsonPendingRequest<TResult>(0, resultType, Continuations), _options.RequestTimeout, cancellationToken);
     }
 
     /// <summary>Sends a request whose <c>data</c> is raw UTF-8 JSON and returns the <c>cfm</c>'s <c>data</c> as raw UTF-8 JSON.</summary>
@@ -96,7 +96,7 @@ public sealed partial class ConnMsgClient
     /// <param name="cancellationToken">Cancels waiting; a late answer is then discarded.</param>
     public Task<ReadOnlyMemory<byte>> RequestAsync(string op, ReadOnlyMemory<byte> data, TimeSpan timeout, CancellationToken cancellationToken = default)
         => SendAsync(op, data, data.IsEmpty ? null : static (w, s) => w.WriteRawValue(s.Span, skipInputValidation: false),
-            new RawPendingRequest(0, InlineContinuations), timeout, cancellationToken);
+            new RawPendingRequest(0, Continuations), timeout, cancellationToken);
 
     private Task<TResult> SendAsync<TState, TResult>(string op, TState state, DataWriter<TState>? data, PendingRequest<TResult> pending, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -167,8 +167,8 @@ public sealed partial class ConnMsgClient
         }
     }
 
-    /// <summary>Whether answers resume the caller on the receive loop (see <see cref="ConnMsgClientOptions.RunContinuationsAsynchronously"/>).</summary>
-    private bool InlineContinuations => !_options.RunContinuationsAsynchronously;
+    /// <summary>Where answers resume the caller (see <see cref="ConnMsgClientOptions.RunContinuationsAsynchronously"/>).</summary>
+    private ContinuationMode Continuations => _options.RunContinuationsAsynchronously ? ContinuationMode.Batched : ContinuationMode.Inline;
 
     private long NextId() => Interlocked.Increment(ref _lastId);
 

@@ -40,6 +40,32 @@ public sealed class SocketTransportTests
         Assert.All(await Task.WhenAll(requests).Within(), Assert.True);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WithAsynchronousContinuationsCodeThatBlocksOnAnotherRequestDoesNotStallTheConnection(bool useClientWebSocket)
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway, Options() with
+        {
+            UseClientWebSocket = useClientWebSocket,
+            RunContinuationsAsynchronously = true,
+        });
+
+        string inner = await Task.Run(async () =>
+        {
+            await client.RequestAsync<string>("echo", "outer");
+
+            // Sync-over-async right where the first answer resumed us: the receive loop must be free to read the
+            // second answer (with inline continuations this would wait for the request timeout).
+#pragma warning disable xUnit1031 // blocking on purpose
+            return client.RequestAsync<string>("echo", "inner").GetAwaiter().GetResult()!;
+#pragma warning restore xUnit1031
+        }).Within();
+
+        Assert.Equal("inner", inner);
+    }
+
     [Fact]
     public async Task DefaultsUseTheOwnTransportAndConfigureWebSocketFallsBackToClientWebSocket()
     {

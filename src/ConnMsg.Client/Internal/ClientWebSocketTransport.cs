@@ -151,6 +151,7 @@ internal sealed class ClientWebSocketTransport : Transport
                 if (result.EndOfMessage)
                 {
                     _sink.OnMessage(buffer.AsSpan(0, count));
+                    _sink.OnReceiveBatchEnd();
                     count = 0;
                 }
             }

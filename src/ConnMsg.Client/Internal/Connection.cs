@@ -15,6 +15,7 @@ internal sealed class Connection : ITransportSink
     private readonly Lock _pendingLock = new();
     private readonly TimeSpan _sweepPeriod;
     private Timer? _sweep;
+    private ReleaseBatch? _releaseBatch;
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource<ConnMsgSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _slots;
@@ -259,6 +260,20 @@ internal sealed class Connection : ITransportSink
         {
             // A bug in dispatch must not kill the connection or the other requests on it.
             ConnMsgClientLog.DispatchFailed(_owner.Logger, e);
+        }
+    }
+
+    /// <summary>Receive loop only: holds a staged answer until the end of the current read.</summary>
+    public void AddToReleaseBatch(PendingRequest request) => (_releaseBatch ??= new ReleaseBatch()).Add(request);
+
+    void ITransportSink.OnReceiveBatchEnd()
+    {
+        if (_releaseBatch is { Count: > 0 } batch)
+        {
+            // preferLocal: the receive loop's thread picks it up as soon as its next read is pending, usually
+            // without waking another thread. A fresh batch object for the next read: this one is the work item's now.
+            _releaseBatch = null;
+            ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: true);
         }
     }
 

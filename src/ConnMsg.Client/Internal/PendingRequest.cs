@@ -9,7 +9,17 @@ internal abstract class PendingRequest
 {
     private int _abandoned;
 
-    protected PendingRequest(long id) => Id = id;
+    protected PendingRequest(long id, bool deferCompletion)
+    {
+        Id = id;
+        DeferCompletion = deferCompletion;
+    }
+
+    /// <summary>
+    /// Batched mode: the receive loop <see cref="Stage"/>s the outcome and the connection <see cref="Release"/>s it
+    /// later from a thread-pool work item together with the rest of its batch.
+    /// </summary>
+    public bool DeferCompletion { get; }
 
     /// <summary>Set once, before the request is registered.</summary>
     public long Id { get; set; }
@@ -33,6 +43,15 @@ internal abstract class PendingRequest
     public abstract void Complete(ReadOnlySpan<byte> data);
 
     public abstract void Fail(Exception error);
+
+    /// <summary>Reads the answer's data (it lies in the receive buffer only now) and holds the outcome for <see cref="Release"/>.</summary>
+    public abstract void Stage(ReadOnlySpan<byte> data);
+
+    /// <summary>Holds a failure (a <c>rej</c>) for <see cref="Release"/>.</summary>
+    public abstract void StageFailure(Exception error);
+
+    /// <summary>Completes with the staged outcome, unless a cancel or timeout got there first.</summary>
+    public abstract void Release();
 
     /// <summary>
     /// Fails the caller's task but leaves the entry in the pending table: the server still has the request in

@@ -7,20 +7,21 @@ namespace ConnMsg.Client.Internal;
 /// The conversion runs on the receive loop while the data still lies in the receive buffer, which saves a copy.
 /// The request is its own awaitable (<see cref="IValueTaskSource{TResult}"/>, awaited exactly once by the client),
 /// so waiting for an answer allocates no TaskCompletionSource and no second Task.
-/// With <c>inlineContinuations</c> the awaiting code resumes synchronously on the thread that completes the request
-/// (the receive loop for answers): no thread-pool hop per request, and the request that code sends next joins the
-/// receive loop's batched write. Without it, continuations are queued to the thread pool (the receive loop is never
-/// held up by the caller's code). The client's own awaits (subscribe, re-subscribe) always use the latter.
+/// Where the awaiting code resumes is the <see cref="ContinuationMode"/>: inline on the receive loop (no thread hop;
+/// the requests that code sends next join the receive loop's batched write), batched (the receive loop stages the
+/// outcome and one thread-pool work item per read releases them all), or one thread-pool item per request.
 /// </remarks>
 internal abstract class PendingRequest<T> : PendingRequest, IValueTaskSource<T>
 {
     private ManualResetValueTaskSourceCore<T> _core;
     private int _completed;
+    private T? _staged;
+    private Exception? _stagedError;
 
-    protected PendingRequest(long id, bool inlineContinuations)
-        : base(id)
+    protected PendingRequest(long id, ContinuationMode mode)
+        : base(id, mode == ContinuationMode.Batched)
     {
-        _core.RunContinuationsAsynchronously = !inlineContinuations;
+        _core.RunContinuationsAsynchronously = mode == ContinuationMode.ThreadPool;
     }
 
     /// <summary>The answer; await it once.</summary>
@@ -42,6 +43,32 @@ internal abstract class PendingRequest<T> : PendingRequest, IValueTaskSource<T>
         if (Interlocked.Exchange(ref _completed, 1) == 0)
         {
             _core.SetResult(value);
+        }
+    }
+
+    public sealed override void Stage(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            _staged = Read(data.IsEmpty ? "null"u8 : data);
+        }
+        catch (Exception e)
+        {
+            _stagedError = new ConnMsgException("The answer's data could not be read: " + e.Message, e);
+        }
+    }
+
+    public sealed override void StageFailure(Exception error) => _stagedError = error;
+
+    public sealed override void Release()
+    {
+        if (_stagedError is { } error)
+        {
+            Fail(error);
+        }
+        else if (Interlocked.Exchange(ref _completed, 1) == 0)
+        {
+            _core.SetResult(_staged!);
         }
     }
 

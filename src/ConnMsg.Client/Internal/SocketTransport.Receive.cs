@@ -158,6 +158,7 @@ internal sealed partial class SocketTransport
         }
         finally
         {
+            _sink.OnReceiveBatchEnd();
             Uncork();
         }
     }

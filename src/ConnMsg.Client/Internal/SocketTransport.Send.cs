@@ -15,7 +15,8 @@ internal sealed partial class SocketTransport
     private byte[]? _spareBuffer = new byte[InitialBufferSize];
     private int _sendLength;
     private bool _flushing;
-    private bool _corked;
+    private int _corks;
+    private DeferredFlush? _deferredFlush;
     private bool _sendClosed;
     private bool _closeQueued;
 
@@ -36,7 +37,15 @@ internal sealed partial class SocketTransport
         message.Return();
         if (flush)
         {
-            _ = FlushAsync();
+            if (ReleaseBatch.IsReleasing)
+            {
+                // Let the rest of the batch append first; see ReleaseBatch.
+                ThreadPool.UnsafeQueueUserWorkItem(_deferredFlush ??= new DeferredFlush(this), preferLocal: false);
+            }
+            else
+            {
+                _ = FlushAsync();
+            }
         }
 
         return true;
@@ -107,7 +116,7 @@ internal sealed partial class SocketTransport
     /// <summary>True when the caller must start the flush: none is running and the receive loop is not batching.</summary>
     private bool ClaimFlushLocked()
     {
-        if (_flushing || _corked)
+        if (_flushing || _corks > 0)
         {
             return false;
         }
@@ -116,22 +125,25 @@ internal sealed partial class SocketTransport
         return true;
     }
 
-    /// <summary>Called by the receive loop before it dispatches a batch of frames: sends only append until <see cref="Uncork"/>.</summary>
-    private void Cork()
+    /// <summary>
+    /// Called by the receive loop before it dispatches a batch of frames (and by a batch of released answers): sends
+    /// only append until the last <see cref="Uncork"/>.
+    /// </summary>
+    public override void Cork()
     {
         lock (_sendLock)
         {
-            _corked = true;
+            _corks++;
         }
     }
 
-    /// <summary>Ends a batch: one flush for everything the batch queued. Not awaited, so a slow write never stalls reading.</summary>
-    private void Uncork()
+    /// <summary>Ends a batch: the last uncork flushes everything the batches queued. Not awaited, so a slow write never stalls reading.</summary>
+    public override void Uncork()
     {
         bool flush;
         lock (_sendLock)
         {
-            _corked = false;
+            _corks--;
             flush = _sendLength > 0 && ClaimFlushLocked();
         }
 
@@ -221,5 +233,11 @@ internal sealed partial class SocketTransport
 
         Volatile.Write(ref _pingSentAt, now);
         SendControl(WebSocketFrame.Ping, default);
+    }
+
+    /// <summary>Runs the flush claimed by a sender of a <see cref="ReleaseBatch"/>; one instance suffices, as only one flush is claimed at a time.</summary>
+    private sealed class DeferredFlush(SocketTransport transport) : IThreadPoolWorkItem
+    {
+        public void Execute() => _ = transport.FlushAsync();
     }
 }

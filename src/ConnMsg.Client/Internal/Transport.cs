@@ -22,6 +22,16 @@ internal abstract class Transport
     /// <summary>Drops the connection now; idempotent. Pending reads and writes fail.</summary>
     public abstract void Abort();
 
+    /// <summary>Until the matching <see cref="Uncork"/>, sends only queue; the last uncork writes them at once. Nests.</summary>
+    public virtual void Cork()
+    {
+    }
+
+    /// <summary>Ends a <see cref="Cork"/>.</summary>
+    public virtual void Uncork()
+    {
+    }
+
     /// <summary>Releases what is left after <see cref="Completion"/>.</summary>
     public abstract void Dispose();
 }
