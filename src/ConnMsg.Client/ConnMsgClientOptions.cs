@@ -37,7 +37,11 @@ public sealed record ConnMsgClientOptions
     /// <summary>WebSocket ping interval sent by the client. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>How long to wait for the pong before the connection is treated as dead. Default 30 s; infinite disables.</summary>
+    /// <summary>
+    /// How long to wait for the pong before the connection is treated as dead. Default 30 s; infinite disables.
+    /// The own transport checks it on the ping ticks (every <see cref="KeepAliveInterval"/>), and counts any
+    /// frame received after the ping as an answer.
+    /// </summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Whether to reconnect after the connection drops. Default true.</summary>
