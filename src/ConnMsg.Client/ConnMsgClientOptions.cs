@@ -91,6 +91,9 @@ public sealed record ConnMsgClientOptions
     /// </summary>
     public bool RunContinuationsAsynchronously { get; init; }
 
+    /// <summary>Test hook: certificate validation of the own transport's TLS (a public setting would go through ClientWebSocketOptions).</summary>
+    internal System.Net.Security.RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+
     /// <summary>Test hook: awaited before every reconnect attempt, after the backoff delay.</summary>
     internal Func<int, CancellationToken, ValueTask>? BeforeReconnectAttempt { get; init; }
 }

@@ -1,4 +1,6 @@
 using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using ConnMsg.Client.Tests.Infrastructure;
@@ -87,6 +89,55 @@ public sealed class SocketTransportTests
             Assert.Equal("\"hi\"", Text(await compatible.RequestAsync("echo", Json("\"hi\"")).Within()));
         }
     }
+
+    [Fact]
+    public async Task WssWorksThroughTheOwnTransport()
+    {
+        using var certificate = SelfSigned("localhost");
+        await using var server = await StartTlsEchoServerAsync(certificate);
+        string thumbprint = certificate.GetCertHashString();
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options() with
+        {
+            RemoteCertificateValidation = (_, cert, _, _) => cert?.GetCertHashString() == thumbprint,
+        });
+
+        Assert.Equal(typeof(Internal.SocketTransport), client.TransportType);
+        Assert.Equal("s", client.Session?.Id);
+        string text = new('t', 40_000); // several TLS records each way
+        Assert.Equal(text, await client.RequestAsync<string>("echo", text).Within());
+        var many = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => client.RequestAsync<string>("echo", i.ToString()))).Within();
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i.ToString()), many);
+    }
+
+    [Fact]
+    public async Task WssRefusesAnUntrustedCertificateWithWebSocketException()
+    {
+        using var certificate = SelfSigned("localhost");
+        await using var server = await StartTlsEchoServerAsync(certificate);
+        await using var client = new ConnMsgClient(server.WebSocketUri, Options());
+
+        await Assert.ThrowsAsync<WebSocketException>(() => client.ConnectAsync()).Within();
+    }
+
+    /// <summary>A TLS peer that answers every request with a cfm echoing its data.</summary>
+    private static Task<ScriptedServer> StartTlsEchoServerAsync(X509Certificate2 certificate) => ScriptedServer.StartAsync(async (socket, _) =>
+    {
+        await ScriptedServer.SendAsync(socket, Session);
+        try
+        {
+            while (true)
+            {
+                using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+                string id = request.RootElement.GetProperty("id").GetRawText();
+                string data = request.RootElement.GetProperty("data").GetRawText();
+                await ScriptedServer.SendAsync(socket, $$"""{"type":"cfm","id":{{id}},"data":{{data}}}""");
+            }
+        }
+        catch (WebSocketException)
+        {
+            // The client closed.
+        }
+    }, new Microsoft.AspNetCore.Builder.WebSocketOptions(), certificate);
 
     [Fact]
     public async Task LargeRequestAndAnswerNeedA64BitFrameLength()
@@ -230,6 +281,18 @@ public sealed class SocketTransportTests
         await using var client = new ConnMsgClient(uri, Options());
         var e = await Assert.ThrowsAsync<WebSocketException>(() => client.ConnectAsync()).Within();
         Assert.Contains("'404'", e.Message);
+    }
+
+    private static X509Certificate2 SelfSigned(string name)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName(name);
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
+        return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pfx), null);
     }
 
     /// <summary>Connects, sends one request so one is in flight, lets the server misbehave, and returns the close code the server received.</summary>

@@ -71,7 +71,7 @@ internal sealed partial class SocketTransport : Transport
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = tls;
-                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost }, cancellationToken).ConfigureAwait(false);
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost, RemoteCertificateValidationCallback = options.RemoteCertificateValidation }, cancellationToken).ConfigureAwait(false);
             }
 
             string key = WebSocketHandshake.NewKey();
