@@ -5,42 +5,26 @@ namespace ConnMsg.Client;
 
 public sealed partial class ConnMsgClient
 {
-    /// <summary>Handshake, start both loops, then wait (bounded) for <c>$session</c> so the first requests see the real limits.</summary>
+    /// <summary>Handshake, start the transport, then wait (bounded) for <c>$session</c> so the first requests see the real limits.</summary>
     private async Task<Connection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
-        var socket = new ClientWebSocket();
-        socket.Options.AddSubProtocol(SubProtocol);
-        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
-        socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
-        _options.ConfigureWebSocket?.Invoke(socket.Options);
-
+        Transport transport;
         using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             connectTimeout.CancelAfter(_options.ConnectTimeout);
             try
             {
-                await socket.ConnectAsync(Uri, connectTimeout.Token).ConfigureAwait(false);
+                transport = UsesClientWebSocket()
+                    ? await ConnectClientWebSocketAsync(connectTimeout.Token).ConfigureAwait(false)
+                    : await SocketTransport.ConnectAsync(Uri, SubProtocol, _options, connectTimeout.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
-                socket.Dispose();
                 throw new TimeoutException($"Connecting to {Uri} took longer than {_options.ConnectTimeout}.", e);
             }
-            catch
-            {
-                socket.Dispose();
-                throw;
-            }
         }
 
-        if (socket.SubProtocol is { } chosen && chosen != SubProtocol)
-        {
-            socket.Abort();
-            socket.Dispose();
-            throw new ConnMsgException($"The server selected subprotocol '{chosen}', not '{SubProtocol}'.");
-        }
-
-        var connection = new Connection(socket, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxInFlight, _options.MaxIncomingMessageSize, this);
+        var connection = new Connection(transport, Interlocked.Increment(ref _generation), _options.MaxMessageSize, _options.MaxInFlight, _sweepPeriod, this);
         connection.Start();
         if (_options.SessionWaitTimeout > TimeSpan.Zero)
         {
@@ -70,6 +54,50 @@ public sealed partial class ConnMsgClient
 
         ConnMsgClientLog.Connected(_logger, Uri, connection.Generation, connection.Session?.Id);
         return connection;
+    }
+
+    /// <summary>
+    /// Our own socket transport is faster, but it cannot read what <see cref="ConnMsgClientOptions.ConfigureWebSocket"/>
+    /// sets (ClientWebSocketOptions exposes no getters for headers or subprotocols), and it does not speak to proxies;
+    /// whenever one of those is in play, <see cref="ClientWebSocket"/> does the job.
+    /// </summary>
+    private bool UsesClientWebSocket()
+    {
+        if (_options.UseClientWebSocket || _options.ConfigureWebSocket is not null)
+        {
+            return true;
+        }
+
+        var http = new UriBuilder(Uri) { Scheme = Uri.Scheme == "wss" ? Uri.UriSchemeHttps : Uri.UriSchemeHttp }.Uri;
+        var proxy = System.Net.Http.HttpClient.DefaultProxy;
+        return !proxy.IsBypassed(http) && proxy.GetProxy(http) is { } through && through != http;
+    }
+
+    private async Task<Transport> ConnectClientWebSocketAsync(CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol(SubProtocol);
+        socket.Options.KeepAliveInterval = _options.KeepAliveInterval;
+        socket.Options.KeepAliveTimeout = _options.KeepAliveTimeout;
+        _options.ConfigureWebSocket?.Invoke(socket.Options);
+        try
+        {
+            await socket.ConnectAsync(Uri, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        if (socket.SubProtocol is { } chosen && chosen != SubProtocol)
+        {
+            socket.Abort();
+            socket.Dispose();
+            throw new ConnMsgException($"The server selected subprotocol '{chosen}', not '{SubProtocol}'.");
+        }
+
+        return new ClientWebSocketTransport(socket, _options.MaxIncomingMessageSize);
     }
 
     /// <summary>Publishes a connection to requests, unless it already died (its closing callback then found nothing to retract).</summary>

@@ -45,13 +45,26 @@ public sealed partial class ConnMsgClient
             return;
         }
 
-        if (envelope.Kind == MessageKind.Cfm)
+        if (pending!.DeferCompletion)
         {
-            pending!.Complete(envelope.Data);
+            if (envelope.Kind == MessageKind.Cfm)
+            {
+                pending.Stage(envelope.Data);
+            }
+            else
+            {
+                pending.StageFailure(new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
+            }
+
+            connection.AddToReleaseBatch(pending);
+        }
+        else if (envelope.Kind == MessageKind.Cfm)
+        {
+            pending.Complete(envelope.Data);
         }
         else
         {
-            pending!.Fail(new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
+            pending.Fail(new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
         }
     }
 

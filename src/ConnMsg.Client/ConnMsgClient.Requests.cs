@@ -36,7 +36,7 @@ public sealed partial class ConnMsgClient
         var resultType = (JsonTypeInfo<TResult>)serializerOptions.GetTypeInfo(typeof(TResult));
         var dataType = data is null ? null : serializerOptions.GetTypeInfo(data.GetType());
         return SendAsync(op, (data, dataType), data is null ? null : static (w, s) => JsonSerializer.Serialize(w, s.data, s.dataType!),
-            id => new JsonPendingRequest<TResult>(id, resultType), timeout, cancellationToken);
+            new JsonPendingRequest<TResult>(0, resultType, Continuations), timeout, cancellationToken);
     }
 
     /// <summary>Sends a request and returns its <c>cfm</c> data, both serialised with source-generated type infos (AOT-friendly).</summary>
@@ -64,7 +64,7 @@ public sealed partial class ConnMsgClient
         ArgumentNullException.ThrowIfNull(requestType);
         ArgumentNullException.ThrowIfNull(resultType);
         return SendAsync(op, (data, requestType), static (w, s) => JsonSerializer.Serialize(w, s.data, s.requestType),
-            id => new JsonPendingRequest<TResult>(id, resultType), timeout, cancellationToken);
+            new JsonPendingRequest<TResult>(0, resultType, Continuations), timeout, cancellationToken);
     }
 
     /// <summary>Sends a request without <c>data</c> and returns its <c>cfm</c> data deserialised with a source-generated type info.</summary>
@@ -74,7 +74,7 @@ public sealed partial class ConnMsgClient
     public Task<TResult?> RequestAsync<TResult>(string op, JsonTypeInfo<TResult> resultType, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(resultType);
-        return SendAsync<object?, TResult?>(op, null, null, id => new JsonPendingRequest<TResult>(id, resultType), _options.RequestTimeout, cancellationToken);
+        return SendAsync<object?, TResult?>(op, null, null, new JsonPendingRequest<TResult>(0, resultType, Continuations), _options.RequestTimeout, cancellationToken);
     }
 
     /// <summary>Sends a request whose <c>data</c> is raw UTF-8 JSON and returns the <c>cfm</c>'s <c>data</c> as raw UTF-8 JSON.</summary>
@@ -96,18 +96,79 @@ public sealed partial class ConnMsgClient
     /// <param name="cancellationToken">Cancels waiting; a late answer is then discarded.</param>
     public Task<ReadOnlyMemory<byte>> RequestAsync(string op, ReadOnlyMemory<byte> data, TimeSpan timeout, CancellationToken cancellationToken = default)
         => SendAsync(op, data, data.IsEmpty ? null : static (w, s) => w.WriteRawValue(s.Span, skipInputValidation: false),
-            static id => new RawPendingRequest(id), timeout, cancellationToken);
+            new RawPendingRequest(0, Continuations), timeout, cancellationToken);
 
-    private Task<TResult> SendAsync<TState, TResult>(string op, TState state, DataWriter<TState>? data, Func<long, PendingRequest<TResult>> createPending, TimeSpan timeout, CancellationToken cancellationToken)
+    private Task<TResult> SendAsync<TState, TResult>(string op, TState state, DataWriter<TState>? data, PendingRequest<TResult> pending, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
         Names.ThrowIfInvalid(op, Names.MaxOpBytes, nameof(op));
         long id = NextId();
+        pending.Id = id;
 
         // Encoding is synchronous and on the caller's thread: a serialisation error surfaces here, before anything is queued.
         var message = EnvelopeWriter.WriteRequest(id, op, state, data);
-        return ExecuteAsync(message, createPending(id), null, timeout, cancellationToken);
+        return TrySendNow(message, pending, timeout, cancellationToken) ?? ExecuteAsync(message, pending, null, timeout, cancellationToken);
     }
+
+    /// <summary>
+    /// The fast path of a request: the connection is open and has a free slot, so nothing needs to wait before
+    /// sending, and the connection's timeout sweep stands in for a per-request timer and linked token. Null (nothing
+    /// done, the message still the caller's) when any of that does not hold.
+    /// </summary>
+    private Task<TResult>? TrySendNow<TResult>(OutboundMessage message, PendingRequest<TResult> pending, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan || timeout < _minSweptTimeout || cancellationToken.IsCancellationRequested
+            || Volatile.Read(ref _current) is not { IsClosed: false } connection || message.Length > connection.MaxMessageSize
+            || !connection.TryTakeSlot())
+        {
+            return null;
+        }
+
+        pending.Deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        pending.Timeout = timeout;
+        pending.CancellationToken = cancellationToken;
+        if (!connection.TryRegister(pending))
+        {
+            pending.Deadline = 0;
+            return null;
+        }
+
+        if (!connection.TrySend(message))
+        {
+            // Closing: the connection's sweep fails the request unless we take it back first.
+            if (connection.TryTakePending(pending.Id, out _))
+            {
+                pending.Deadline = 0;
+                return null;
+            }
+
+            message.Return();
+            return AwaitAnswerAsync(pending);
+        }
+
+        return AwaitAnswerAsync(pending);
+    }
+
+    private static async Task<TResult> AwaitAnswerAsync<TResult>(PendingRequest<TResult> pending)
+    {
+        if (!pending.CancellationToken.CanBeCanceled)
+        {
+            return await pending.Task.ConfigureAwait(false);
+        }
+
+        // The entry stays (the server still counts the request) but is marked, so its late answer is discarded.
+        using (pending.CancellationToken.UnsafeRegister(static s =>
+        {
+            var pending = (PendingRequest)s!;
+            pending.Abandon(new OperationCanceledException("The request was cancelled.", null, pending.CancellationToken));
+        }, pending))
+        {
+            return await pending.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Where answers resume the caller (see <see cref="ConnMsgClientOptions.RunContinuationsAsynchronously"/>).</summary>
+    private ContinuationMode Continuations => _options.RunContinuationsAsynchronously ? ContinuationMode.Batched : ContinuationMode.Inline;
 
     private long NextId() => Interlocked.Increment(ref _lastId);
 
@@ -173,6 +234,17 @@ public sealed partial class ConnMsgClient
                         if (pinned is not null)
                         {
                             throw new ConnMsgConnectionLostException("The connection was lost before the request could be sent.", connection.CloseReason);
+                        }
+
+                        // The transport refuses sends from its close handshake on, a moment before the connection is
+                        // marked closed: wait for that instead of spinning, then retry on the next connection.
+                        try
+                        {
+                            await connection.Completion.WaitAsync(token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException e) when (token.IsCancellationRequested)
+                        {
+                            throw Stopped(cancellationToken, timeout, e);
                         }
 
                         continue;

@@ -171,7 +171,7 @@ public sealed partial class ConnMsgClient
                 });
                 try
                 {
-                    await ExecuteAsync(message, new RawPendingRequest(id), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
+                    await ExecuteAsync(message, new RawPendingRequest(id, ContinuationMode.ThreadPool), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is ConnMsgException or TimeoutException)
                 {

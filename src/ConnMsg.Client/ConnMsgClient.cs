@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ConnMsg.Client;
 
 /// <summary>
-/// A ConnMsg (<c>connmsg.v1</c>) client over one <see cref="System.Net.WebSockets.ClientWebSocket"/> at a time:
+/// A ConnMsg (<c>connmsg.v1</c>) client over one WebSocket connection at a time (its own RFC 6455 client over a
+/// socket, or <see cref="System.Net.WebSockets.ClientWebSocket"/>; see <see cref="ConnMsgClientOptions.UseClientWebSocket"/>):
 /// requests with correlated answers, topic subscriptions, answers to server requests, and automatic
 /// reconnection that re-subscribes every topic without gaps or duplicates on history topics.
 /// </summary>
@@ -14,6 +15,8 @@ namespace ConnMsg.Client;
 /// Thread-safe: requests, subscriptions and handler registrations may be made from any number of threads at
 /// once. Request ids come from one <see cref="Interlocked"/> counter and are never reused, so an answer that
 /// arrives after its request was cancelled or timed out cannot be mistaken for another request's answer.
+/// By default, code awaiting an answer resumes on the connection's receive loop; see
+/// <see cref="ConnMsgClientOptions.RunContinuationsAsynchronously"/>.
 /// </remarks>
 public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 {
@@ -28,6 +31,12 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     private readonly ConcurrentDictionary<string, TopicState>.AlternateLookup<ReadOnlySpan<char>> _topicsBySpan;
     private readonly CancellationTokenSource _disposing = new();
     private readonly Lock _stateLock = new();
+
+    /// <summary>How often each connection sweeps its pending requests for expired timeouts.</summary>
+    private readonly TimeSpan _sweepPeriod;
+
+    /// <summary>Timeouts at least this long use the sweep (late by at most 1/8); shorter ones get their own timer.</summary>
+    private readonly TimeSpan _minSweptTimeout;
     private TaskCompletionSource<Connection> _open = NewOpenSource();
     private Connection? _current;
     private ConnMsgConnectionState _state = ConnMsgConnectionState.Connecting;
@@ -52,6 +61,9 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
         _options = options ?? ConnMsgClientOptions.Default;
         _logger = _options.Logger ?? NullLogger.Instance;
         _topicsBySpan = _topics.GetAlternateLookup<ReadOnlySpan<char>>();
+        var requestTimeout = _options.RequestTimeout == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : _options.RequestTimeout;
+        _sweepPeriod = TimeSpan.FromTicks(Math.Clamp(requestTimeout.Ticks / 16, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _minSweptTimeout = _sweepPeriod * 8;
     }
 
     /// <summary>Raised on every change of <see cref="State"/>. Handlers run synchronously on the thread that changes the state (usually the client's reconnect task) and must not block.</summary>
@@ -82,6 +94,9 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     public ConnMsgSession? Session => Volatile.Read(ref _current)?.Session;
 
     ILogger IConnectionOwner.Logger => _logger;
+
+    /// <summary>The open connection's transport type; null while disconnected. For tests.</summary>
+    internal Type? TransportType => Volatile.Read(ref _current)?.Transport.GetType();
 
     /// <summary>Connects and returns an open client.</summary>
     /// <param name="uri">The server's WebSocket endpoint, e.g. <c>ws://host:port/ws</c>.</param>

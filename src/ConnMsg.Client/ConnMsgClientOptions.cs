@@ -37,7 +37,11 @@ public sealed record ConnMsgClientOptions
     /// <summary>WebSocket ping interval sent by the client. Default 15 s.</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>How long to wait for the pong before the connection is treated as dead. Default 30 s; infinite disables.</summary>
+    /// <summary>
+    /// How long to wait for the pong before the connection is treated as dead. Default 30 s; infinite disables.
+    /// The own transport checks it on the ping ticks (every <see cref="KeepAliveInterval"/>), and counts any
+    /// frame received after the ping as an answer.
+    /// </summary>
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Whether to reconnect after the connection drops. Default true.</summary>
@@ -58,8 +62,37 @@ public sealed record ConnMsgClientOptions
     /// <summary>Where the client logs; null logs nothing.</summary>
     public ILogger? Logger { get; init; }
 
-    /// <summary>Called on every new <see cref="ClientWebSocket"/>'s options before connecting: headers, credentials, proxy, certificates.</summary>
+    /// <summary>
+    /// Called on every new <see cref="ClientWebSocket"/>'s options before connecting: headers, credentials, proxy, certificates.
+    /// Setting it makes the client connect through <see cref="ClientWebSocket"/> (see <see cref="UseClientWebSocket"/>).
+    /// </summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; init; }
+
+    /// <summary>
+    /// Connect through <see cref="ClientWebSocket"/> instead of the client's own, faster, socket transport. Default false.
+    /// The own transport speaks plain <c>ws://</c> and <c>wss://</c> with the system's default certificate
+    /// validation; <see cref="ClientWebSocket"/> is used anyway whenever <see cref="ConfigureWebSocket"/> is set or
+    /// the system proxy settings send the server's address through a proxy.
+    /// </summary>
+    public bool UseClientWebSocket { get; init; }
+
+    /// <summary>
+    /// Whether code awaiting a <c>RequestAsync</c> resumes on the thread pool (true) or synchronously on the
+    /// connection's receive loop that read the answer (false, the default).
+    /// <para>False: no thread hop per request, and the requests that code sends next leave in the same write as the
+    /// others of that read; the fastest. The price: until the awaiting code's next <c>await</c>, it holds up the other
+    /// answers of its connection, so code that blocks there (<c>.Result</c>, <c>.Wait()</c>, <c>Thread.Sleep</c>, long
+    /// CPU work) stalls the connection (a blocking wait for another answer of the same connection lasts until that
+    /// request times out).</para>
+    /// <para>True: the answers of one read resume their callers from one thread-pool work item, one after another,
+    /// off the receive loop; their requests still leave together unless one of them blocks. About two thirds of the
+    /// default's throughput in the repository's benchmark; safe for blocking code.</para>
+    /// Awaits under a <see cref="SynchronizationContext"/> (UI threads) resume on that context either way.
+    /// </summary>
+    public bool RunContinuationsAsynchronously { get; init; }
+
+    /// <summary>Test hook: certificate validation of the own transport's TLS (a public setting would go through ClientWebSocketOptions).</summary>
+    internal System.Net.Security.RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
 
     /// <summary>Test hook: awaited before every reconnect attempt, after the backoff delay.</summary>
     internal Func<int, CancellationToken, ValueTask>? BeforeReconnectAttempt { get; init; }

@@ -267,6 +267,41 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task PerRequestTimeoutShorterThanTheSweepPeriodStillFiresOnTime()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway, Options() with { RequestTimeout = TimeSpan.FromSeconds(30) });
+
+        // 30 s default: the connection sweeps once a second, so a 300 ms request must use its own timer.
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAsync<TimeoutException>(
+            () => client.RequestAsync("sleep", new SleepRequest(10_000), TestJsonContext.Default.SleepRequest, TestJsonContext.Default.SleepResult, TimeSpan.FromMilliseconds(300))).Within();
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"timed out after {started.Elapsed}");
+    }
+
+    [Fact]
+    public async Task SweptTimeoutFailsEveryExpiredRequestNeitherEarlyNorMuchLater()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway, Options() with { RequestTimeout = TimeSpan.FromMilliseconds(800) });
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var sleeping = Enumerable.Range(0, 20)
+            .Select(_ => client.RequestAsync("sleep", new SleepRequest(10_000), TestJsonContext.Default.SleepRequest, TestJsonContext.Default.SleepResult))
+            .ToArray();
+        foreach (var request in sleeping)
+        {
+            await Assert.ThrowsAsync<TimeoutException>(() => request).Within();
+        }
+
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(800), $"timed out early, after {started.Elapsed}");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"timed out late, after {started.Elapsed}");
+
+        // The connection is still usable for requests that are answered in time.
+        Assert.Equal("\"ok\"", Text(await client.RequestAsync("echo", Json("\"ok\"")).Within()));
+    }
+
+    [Fact]
     public async Task OversizeMessageIsRefusedClientSideAndConnectionSurvives()
     {
         await using var gateway = await TestGateway.StartAsync();

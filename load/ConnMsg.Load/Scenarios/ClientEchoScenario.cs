@@ -23,7 +23,7 @@ public sealed class ClientEchoScenario : InvokeLoopScenario<ConnMsgClient>
     public override string LatencyMeaning => "RequestAsync<string>(\"echo\") called → result returned";
 
     /// <inheritdoc />
-    protected override string ClientDescription => "ConnMsg.Client (ConnMsgClient over ClientWebSocket)";
+    protected override string ClientDescription => "ConnMsg.Client (ConnMsgClient, default options: own RFC 6455 socket transport)";
 
     /// <inheritdoc />
     protected override Task<ConnMsgClient> ConnectAsync(CancellationToken cancellationToken)

@@ -1,51 +1,45 @@
-using System.Buffers;
-using System.Collections.Concurrent;
-using System.Net.WebSockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Client.Internal;
 
 /// <summary>
-/// One WebSocket connection: a single send loop fed by a channel (ClientWebSocket allows one send at a time),
-/// a receive loop that reassembles messages and hands them to the owner, and the table of requests awaiting answers.
+/// One connection: a <see cref="Transport"/> that moves whole messages, and the table of requests awaiting answers.
 /// A connection is never reused: reconnecting creates a new one with the next <see cref="Generation"/>.
 /// </summary>
 /// <remarks>Thread-safe: any thread may register requests and enqueue messages.</remarks>
-internal sealed class Connection
+internal sealed class Connection : ITransportSink
 {
-    private const int InitialReceiveBufferSize = 16 * 1024;
-
-    private readonly ClientWebSocket _socket;
+    private readonly Transport _transport;
     private readonly IConnectionOwner _owner;
-    private readonly int _maxIncoming;
-    private readonly Channel<OutboundMessage> _outbound = Channel.CreateUnbounded<OutboundMessage>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-    private readonly ConcurrentDictionary<long, PendingRequest> _pending = new();
+    private readonly Dictionary<long, PendingRequest> _pending = [];
+    private readonly Lock _pendingLock = new();
+    private readonly TimeSpan _sweepPeriod;
+    private Timer? _sweep;
+    private ReleaseBatch? _releaseBatch;
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource<ConnMsgSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _slots;
     private int _slotLimit;
-    private Task _receiveLoop = Task.CompletedTask;
-    private Task _sendLoop = Task.CompletedTask;
     private int _closed;
     private int _maxMessageSize;
     private ConnMsgSession? _sessionInfo;
     private Exception? _closeReason;
     private volatile Exception? _pendingFailure;
 
-    public Connection(ClientWebSocket socket, int generation, int defaultMaxMessage, int defaultMaxInFlight, int maxIncoming, IConnectionOwner owner)
+    public Connection(Transport transport, int generation, int defaultMaxMessage, int defaultMaxInFlight, TimeSpan sweepPeriod, IConnectionOwner owner)
     {
+        _sweepPeriod = sweepPeriod;
         _slotLimit = defaultMaxInFlight;
         _slots = new SemaphoreSlim(defaultMaxInFlight);
-        _socket = socket;
+        _transport = transport;
         Generation = generation;
         _owner = owner;
-        _maxIncoming = maxIncoming;
         MaxMessageSize = defaultMaxMessage;
     }
-
     public int Generation { get; }
+
+    /// <summary>The transport in use (tests check which one was chosen).</summary>
+    public Transport Transport => _transport;
 
     /// <summary>The outbound limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
     public int MaxMessageSize
@@ -72,13 +66,12 @@ internal sealed class Connection
     public Exception? CloseReason => Volatile.Read(ref _closeReason);
 
     /// <summary>Completes once both loops have exited, so nothing of this connection touches client state any more.</summary>
-    public Task Completion { get; private set; } = Task.CompletedTask;
+    public Task Completion => _transport.Completion;
 
     public void Start()
     {
-        _receiveLoop = Task.Run(ReceiveLoopAsync);
-        _sendLoop = Task.Run(SendLoopAsync);
-        Completion = Task.WhenAll(_receiveLoop, _sendLoop);
+        _sweep = new Timer(static s => ((Connection)s!).SweepTimeouts(), this, _sweepPeriod, _sweepPeriod);
+        _transport.Start(this);
     }
 
     /// <summary>The server's in-flight limit: the option's default until <c>$session</c> arrives, then the server's.</summary>
@@ -113,6 +106,9 @@ internal sealed class Connection
     /// </summary>
     public Task WaitForSlotAsync(CancellationToken cancellationToken) => _slots.WaitAsync(cancellationToken);
 
+    /// <summary>Takes a slot if one is free right now, without waiting.</summary>
+    public bool TryTakeSlot() => _slots.Wait(0);
+
     /// <summary>
     /// Adds a request, holding a slot from <see cref="WaitForSlotAsync"/>, to the pending table. False when the
     /// connection already died and the request was not registered (its slot is given back), so the caller may
@@ -120,36 +116,44 @@ internal sealed class Connection
     /// </summary>
     public bool TryRegister(PendingRequest request)
     {
-        if (!_pending.TryAdd(request.Id, request))
+        lock (_pendingLock)
         {
-            throw new InvalidOperationException("Request ids must be unique.");
+            // Abort marks the connection closed before it empties the table under this lock: a request either
+            // lands in the table before that sweep, or sees the mark here.
+            if (Volatile.Read(ref _closed) == 0)
+            {
+                if (!_pending.TryAdd(request.Id, request))
+                {
+                    throw new InvalidOperationException("Request ids must be unique.");
+                }
+
+                return true;
+            }
         }
 
-        // Pairs with the fence of Interlocked.Exchange in Abort: either Abort's sweep sees this entry or we see _closed.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _closed) != 0 && _pending.TryRemove(request.Id, out _))
-        {
-            _slots.Release();
-            return false;
-        }
-
-        return true;
+        _slots.Release();
+        return false;
     }
 
     /// <summary>Removes a request from the pending table, giving its slot back. Whoever removes it completes it.</summary>
     public bool TryTakePending(long id, out PendingRequest? request)
     {
-        if (!_pending.TryRemove(id, out request))
+        bool removed;
+        lock (_pendingLock)
         {
-            return false;
+            removed = _pending.Remove(id, out request);
         }
 
-        _slots.Release();
-        return true;
+        if (removed)
+        {
+            _slots.Release();
+        }
+
+        return removed;
     }
 
     /// <summary>Queues a message for the send loop, which takes ownership. False when the connection is closing.</summary>
-    public bool TrySend(OutboundMessage message) => _outbound.Writer.TryWrite(message);
+    public bool TrySend(OutboundMessage message) => _transport.TrySend(message);
 
     /// <summary>Kills the connection now: fails every pending request with <paramref name="pendingFailure"/> or a connection-lost error.</summary>
     public void Abort(Exception? reason, Exception? pendingFailure = null)
@@ -166,7 +170,6 @@ internal sealed class Connection
 
         Volatile.Write(ref _closeReason, reason);
         _owner.OnConnectionClosing(this);
-        _outbound.Writer.TryComplete();
         try
         {
             _aborted.Cancel();
@@ -176,17 +179,23 @@ internal sealed class Connection
             ConnMsgClientLog.CallbackFailed(_owner.Logger, e);
         }
 
-        _socket.Abort();
+        _transport.Abort();
         _session.TrySetCanceled();
 
         var failure = _pendingFailure ?? new ConnMsgConnectionLostException(
             "The connection was lost while the request was in flight; it may or may not have been executed.", reason);
-        foreach (var entry in _pending)
+        _sweep?.Dispose();
+        PendingRequest[] orphans;
+        lock (_pendingLock)
         {
-            if (TryTakePending(entry.Key, out var request))
-            {
-                request!.Fail(failure);
-            }
+            orphans = [.. _pending.Values];
+            _pending.Clear();
+        }
+
+        foreach (var request in orphans)
+        {
+            _slots.Release();
+            request.Fail(failure);
         }
     }
 
@@ -194,146 +203,79 @@ internal sealed class Connection
     public async Task CloseAsync(Exception pendingFailure, TimeSpan timeout)
     {
         _pendingFailure = pendingFailure;
-        _outbound.Writer.TryComplete();
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await _sendLoop.WaitAsync(cts.Token).ConfigureAwait(false);
-            if (_socket.State == WebSocketState.Open)
-            {
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cts.Token).ConfigureAwait(false);
-                await _receiveLoop.WaitAsync(cts.Token).ConfigureAwait(false);
-            }
+            await _transport.CloseAsync(cts.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is OperationCanceledException or System.Net.WebSockets.WebSocketException or IOException
+            or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
         {
             // Best effort: a server that does not answer the close handshake in time is simply cut off.
         }
 
         Abort(null, pendingFailure);
         await Completion.ConfigureAwait(false);
-        _socket.Dispose();
+        _transport.Dispose();
     }
 
-    private async Task SendLoopAsync()
+    /// <summary>
+    /// Abandons requests past their <see cref="PendingRequest.Deadline"/>: one timer per connection instead of a
+    /// timer and a linked token per request. Late by at most one period, which the client keeps small against the
+    /// timeouts that use it. The entries stay until their late answers (the server still counts them).
+    /// </summary>
+    private void SweepTimeouts()
     {
-        var reader = _outbound.Reader;
-        var token = _aborted.Token;
-        try
+        long now = Environment.TickCount64;
+        List<PendingRequest>? expired = null;
+        lock (_pendingLock)
         {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            foreach (var request in _pending.Values)
             {
-                while (reader.TryRead(out var message))
+                if (request.Deadline != 0 && request.Deadline <= now && !request.IsAbandoned)
                 {
-                    try
-                    {
-                        await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        message.Return();
-                    }
+                    (expired ??= []).Add(request);
                 }
             }
+        }
+
+        if (expired is null)
+        {
+            return;
+        }
+
+        foreach (var request in expired)
+        {
+            request.AbandonFromThreadPool(new TimeoutException($"No answer within {request.Timeout}."));
+        }
+    }
+
+    void ITransportSink.OnMessage(ReadOnlySpan<byte> message)
+    {
+        try
+        {
+            _owner.OnMessage(this, message);
         }
         catch (Exception e)
         {
-            Abort(e);
-        }
-        finally
-        {
-            // Messages queued behind a failure were never sent; their requests fail through the pending sweep.
-            while (reader.TryRead(out var message))
-            {
-                message.Return();
-            }
+            // A bug in dispatch must not kill the connection or the other requests on it.
+            ConnMsgClientLog.DispatchFailed(_owner.Logger, e);
         }
     }
 
-    private async Task ReceiveLoopAsync()
+    /// <summary>Receive loop only: holds a staged answer until the end of the current read.</summary>
+    public void AddToReleaseBatch(PendingRequest request) => (_releaseBatch ??= new ReleaseBatch()).Add(request);
+
+    void ITransportSink.OnReceiveBatchEnd()
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBufferSize);
-        int count = 0;
-        var token = _aborted.Token;
-        try
+        if (_releaseBatch is { Count: > 0 } batch)
         {
-            while (true)
-            {
-                if (count >= Math.Min(buffer.Length, _maxIncoming))
-                {
-                    if (count >= _maxIncoming)
-                    {
-                        await FailAsync(WebSocketCloseStatus.MessageTooBig, $"An inbound message exceeded {_maxIncoming} bytes.").ConfigureAwait(false);
-                        return;
-                    }
-
-                    byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _maxIncoming));
-                    buffer.AsSpan(0, count).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                int room = Math.Min(buffer.Length, _maxIncoming) - count;
-                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, room), token).ConfigureAwait(false);
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    var status = _socket.CloseStatus;
-                    var description = _socket.CloseStatusDescription;
-                    await TryCloseOutputAsync(WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
-                    Abort(new ConnMsgConnectionLostException($"The server closed the connection ({(int?)status} {status}: {description})."));
-                    return;
-                }
-
-                if (result.MessageType == WebSocketMessageType.Binary)
-                {
-                    // Binary messages are not part of v1 (PROTOCOL §2): the peer speaks something else.
-                    await FailAsync(WebSocketCloseStatus.InvalidMessageType, "Binary messages are not part of connmsg.v1.").ConfigureAwait(false);
-                    return;
-                }
-
-                count += result.Count;
-                if (result.EndOfMessage)
-                {
-                    try
-                    {
-                        _owner.OnMessage(this, buffer.AsSpan(0, count));
-                    }
-                    catch (Exception e)
-                    {
-                        // A bug in dispatch must not kill the connection or the other requests on it.
-                        ConnMsgClientLog.DispatchFailed(_owner.Logger, e);
-                    }
-
-                    count = 0;
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            Abort(e);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // preferLocal: the receive loop's thread picks it up as soon as its next read is pending, usually
+            // without waking another thread. A fresh batch object for the next read: this one is the work item's now.
+            _releaseBatch = null;
+            ThreadPool.UnsafeQueueUserWorkItem(batch, preferLocal: true);
         }
     }
 
-    private async Task FailAsync(WebSocketCloseStatus status, string message)
-    {
-        await TryCloseOutputAsync(status).ConfigureAwait(false);
-        Abort(new ConnMsgConnectionLostException(message));
-    }
-
-    private async Task TryCloseOutputAsync(WebSocketCloseStatus status)
-    {
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await _socket.CloseOutputAsync(status, null, cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The send loop may be mid-send, or the socket already gone: the abort that follows settles it.
-        }
-    }
+    void ITransportSink.OnTransportClosed(Exception reason) => Abort(reason);
 }

@@ -6,7 +6,7 @@ namespace ConnMsg.Client.Internal;
 /// A <c>$subscribe</c> whose confirmation updates the topic's last seq on the receive loop itself, so it is
 /// ordered exactly against the Inds that arrive around it.
 /// </summary>
-internal sealed class SubscribePendingRequest(long id, TopicState state, bool withSince) : PendingRequest<SubscribeResult>(id)
+internal sealed class SubscribePendingRequest(long id, TopicState state, bool withSince) : PendingRequest<SubscribeResult>(id, ContinuationMode.ThreadPool)
 {
     protected override SubscribeResult Read(ReadOnlySpan<byte> data)
     {

@@ -1,7 +1,10 @@
+using System.Net;
 using System.Net.WebSockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -26,14 +29,28 @@ internal sealed class ScriptedServer : IAsyncDisposable
     public static Task<ScriptedServer> StartAsync(Func<WebSocket, Task> script) => StartAsync((socket, _) => script(socket));
 
     /// <summary>Runs <paramref name="script"/> per accepted connection with its 0-based index, so reconnects can be scripted.</summary>
-    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script)
+    public static Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script) => StartAsync(script, new WebSocketOptions());
+
+    /// <summary>
+    /// Like <see cref="StartAsync(Func{WebSocket, int, Task})"/> with the server's WebSocket options (e.g. its keep-alive
+    /// pings), and TLS with <paramref name="certificate"/> (then <see cref="WebSocketUri"/> is <c>wss://localhost:port</c>).
+    /// </summary>
+    public static async Task<ScriptedServer> StartAsync(Func<WebSocket, int, Task> script, WebSocketOptions webSocketOptions, X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        if (certificate is null)
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+        }
+        else
+        {
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate)));
+        }
+
         builder.Logging.ClearProviders();
         var app = builder.Build();
         int connections = -1;
-        app.UseWebSockets();
+        app.UseWebSockets(webSocketOptions);
         app.Map("/ws", async context =>
         {
             if (!context.WebSockets.IsWebSocketRequest)
@@ -47,7 +64,7 @@ internal sealed class ScriptedServer : IAsyncDisposable
         });
         await app.StartAsync();
         var http = new Uri(app.Urls.First());
-        return new ScriptedServer(app, new Uri($"ws://127.0.0.1:{http.Port}/ws"));
+        return new ScriptedServer(app, new Uri(certificate is null ? $"ws://127.0.0.1:{http.Port}/ws" : $"wss://localhost:{http.Port}/ws"));
     }
 
     public static Task SendAsync(WebSocket socket, string json)

@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+
+namespace ConnMsg.Client.Internal;
+
+/// <summary>
+/// The transport over <see cref="ClientWebSocket"/>: a single send loop fed by a channel (ClientWebSocket allows one
+/// send at a time, and each send is one write) and a receive loop that reassembles messages. Used when the
+/// application configures the <see cref="ClientWebSocketOptions"/> (proxy, credentials, headers, certificates) or
+/// asks for it with <see cref="ConnMsgClientOptions.UseClientWebSocket"/>.
+/// </summary>
+/// <remarks>Thread-safe: any thread may enqueue messages.</remarks>
+internal sealed class ClientWebSocketTransport : Transport
+{
+    private const int InitialReceiveBufferSize = 16 * 1024;
+
+    private readonly ClientWebSocket _socket;
+    private readonly int _maxIncoming;
+    private readonly CancellationTokenSource _aborted = new();
+    private readonly Channel<OutboundMessage> _outbound = Channel.CreateUnbounded<OutboundMessage>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private ITransportSink _sink = null!;
+    private Task _receiveLoop = Task.CompletedTask;
+    private Task _sendLoop = Task.CompletedTask;
+    private Task _completion = Task.CompletedTask;
+
+    public ClientWebSocketTransport(ClientWebSocket socket, int maxIncoming)
+    {
+        _socket = socket;
+        _maxIncoming = maxIncoming;
+    }
+
+    public override Task Completion => _completion;
+
+    public override void Start(ITransportSink sink)
+    {
+        _sink = sink;
+        _receiveLoop = Task.Run(ReceiveLoopAsync);
+        _sendLoop = Task.Run(SendLoopAsync);
+        _completion = Task.WhenAll(_receiveLoop, _sendLoop);
+    }
+
+    public override bool TrySend(OutboundMessage message) => _outbound.Writer.TryWrite(message);
+
+    public override async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        _outbound.Writer.TryComplete();
+        await _sendLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_socket.State == WebSocketState.Open)
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, cancellationToken).ConfigureAwait(false);
+            await _receiveLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override void Abort()
+    {
+        _outbound.Writer.TryComplete();
+        try
+        {
+            _aborted.Cancel();
+        }
+        catch (AggregateException)
+        {
+            // No callbacks of ours are registered on this token; nothing to report.
+        }
+
+        _socket.Abort();
+    }
+
+    public override void Dispose() => _socket.Dispose();
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _outbound.Reader;
+        var token = _aborted.Token;
+        try
+        {
+            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    try
+                    {
+                        await _socket.SendAsync(message.Memory, WebSocketMessageType.Text, endOfMessage: true, token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        message.Return();
+                    }
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _sink.OnTransportClosed(e);
+        }
+        finally
+        {
+            // Messages queued behind a failure were never sent; their requests fail through the pending sweep.
+            while (reader.TryRead(out var message))
+            {
+                message.Return();
+            }
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBufferSize);
+        int count = 0;
+        var token = _aborted.Token;
+        try
+        {
+            while (true)
+            {
+                if (count >= Math.Min(buffer.Length, _maxIncoming))
+                {
+                    if (count >= _maxIncoming)
+                    {
+                        await FailAsync(WebSocketCloseStatus.MessageTooBig, $"An inbound message exceeded {_maxIncoming} bytes.").ConfigureAwait(false);
+                        return;
+                    }
+
+                    byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _maxIncoming));
+                    buffer.AsSpan(0, count).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                int room = Math.Min(buffer.Length, _maxIncoming) - count;
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(count, room), token).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    var status = _socket.CloseStatus;
+                    var description = _socket.CloseStatusDescription;
+                    await TryCloseOutputAsync(WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+                    _sink.OnTransportClosed(new ConnMsgConnectionLostException($"The server closed the connection ({(int?)status} {status}: {description})."));
+                    return;
+                }
+
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    // Binary messages are not part of v1 (PROTOCOL §2): the peer speaks something else.
+                    await FailAsync(WebSocketCloseStatus.InvalidMessageType, "Binary messages are not part of connmsg.v1.").ConfigureAwait(false);
+                    return;
+                }
+
+                count += result.Count;
+                if (result.EndOfMessage)
+                {
+                    _sink.OnMessage(buffer.AsSpan(0, count));
+                    _sink.OnReceiveBatchEnd();
+                    count = 0;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            _sink.OnTransportClosed(e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task FailAsync(WebSocketCloseStatus status, string message)
+    {
+        await TryCloseOutputAsync(status).ConfigureAwait(false);
+        _sink.OnTransportClosed(new ConnMsgConnectionLostException(message));
+    }
+
+    private async Task TryCloseOutputAsync(WebSocketCloseStatus status)
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await _socket.CloseOutputAsync(status, null, cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The send loop may be mid-send, or the socket already gone: the abort that follows settles it.
+        }
+    }
+}
