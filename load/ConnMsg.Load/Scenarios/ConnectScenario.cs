@@ -80,7 +80,8 @@ public sealed class ConnectScenario : Scenario
         // the pools are primed; capped so that a long warm-up cannot use up the ephemeral ports.
         _churning = true;
         int budget = WarmupConnectCap;
-        _warmup = Parallel.ForAsync(0, Math.Max(1, _parallel / 4), cancellationToken, async (_, ct) =>
+        int warmupWorkers = Math.Max(1, _parallel / 4);
+        _warmup = Parallel.ForAsync(0, warmupWorkers, Workers(warmupWorkers, cancellationToken), async (_, ct) =>
         {
             while (_churning && Interlocked.Decrement(ref budget) >= 0)
             {
@@ -109,7 +110,7 @@ public sealed class ConnectScenario : Scenario
         // Let the server release what the warm-up connections held before taking the baseline.
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         _rssBeforeKb = ReadRss();
-        _storm = Parallel.ForAsync(0, _parallel, _stop.Token, StormWorkerAsync);
+        _storm = Parallel.ForAsync(0, _parallel, Workers(_parallel, _stop.Token), StormWorkerAsync);
         await Task.Yield();
     }
 
@@ -124,6 +125,11 @@ public sealed class ConnectScenario : Scenario
         await ConnectionPool.CloseAllAsync(open, _loops, TimeSpan.FromSeconds(10));
         _stop.Cancel();
     }
+
+    // Without an explicit degree, Parallel.ForAsync runs Environment.ProcessorCount bodies at once: one, on a driver
+    // pinned to one core, which made "100 in parallel" a serial storm whose rate was one over the handshake latency.
+    private static ParallelOptions Workers(int count, CancellationToken cancellationToken) =>
+        new() { MaxDegreeOfParallelism = count, CancellationToken = cancellationToken };
 
     /// <inheritdoc />
     public override void AddResults(ScenarioResult result, MeasuredWindow window)
