@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text.Json;
 
 namespace ConnMsg.Load.Protocol;
@@ -63,6 +64,48 @@ public static class EnvelopeScanner
             // Malformed JSON from a server under test is a finding, not a crash of the driver.
             return false;
         }
+    }
+
+    /// <summary>
+    /// The fan-out fast path: reads the probe of an Ind in the compact shape every server here sends,
+    /// <c>{"type":"ind",…,"data":{"p":P,"c":C,"t":T}}</c>, without a JSON reader. Returns false for anything else
+    /// (other member order, whitespace, padding), which <see cref="TryScan"/> then reads in full.
+    /// </summary>
+    /// <remarks>
+    /// Receiving a thousand sockets' Inds, the driver spent about a third of its core in <see cref="Utf8JsonReader"/>,
+    /// which made it, not the server, the bottleneck of the fan-out scenario.
+    /// </remarks>
+    public static bool TryScanProbeInd(ReadOnlySpan<byte> json, out long publisher, out long counter, out long timestamp)
+    {
+        publisher = counter = timestamp = 0;
+        if (!json.StartsWith("{\"type\":\"ind\","u8) || !json.EndsWith("}}"u8))
+        {
+            return false;
+        }
+
+        int data = json.LastIndexOf("\"data\":{\"p\":"u8);
+        if (data < 0)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> rest = json[(data + "\"data\":{\"p\":"u8.Length)..^2];
+        return TryReadNumber(ref rest, default, out publisher)
+            && TryReadNumber(ref rest, ",\"c\":"u8, out counter)
+            && TryReadNumber(ref rest, ",\"t\":"u8, out timestamp)
+            && rest.IsEmpty;
+    }
+
+    private static bool TryReadNumber(ref ReadOnlySpan<byte> rest, ReadOnlySpan<byte> separator, out long value)
+    {
+        value = 0;
+        if (!rest.StartsWith(separator) || !Utf8Parser.TryParse(rest[separator.Length..], out value, out int consumed))
+        {
+            return false;
+        }
+
+        rest = rest[(separator.Length + consumed)..];
+        return true;
     }
 
     private static void ReadProbe(ref Utf8JsonReader reader, ref Envelope envelope)

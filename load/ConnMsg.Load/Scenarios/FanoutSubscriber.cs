@@ -79,6 +79,13 @@ public sealed class FanoutSubscriber : IWsMessageHandler
     /// <inheritdoc />
     public void OnMessage(RawWsConnection connection, ReadOnlySpan<byte> payload, long receivedTimestamp)
     {
+        if (EnvelopeScanner.TryScanProbeInd(payload, out long publisher, out long counter, out long timestamp)
+            && (ulong)publisher < (ulong)_expected.Length)
+        {
+            OnProbe(publisher, counter, timestamp, receivedTimestamp);
+            return;
+        }
+
         if (!EnvelopeScanner.TryScan(payload, out Envelope e))
         {
             Unexpected++;
@@ -87,25 +94,7 @@ public sealed class FanoutSubscriber : IWsMessageHandler
 
         if (e.Kind == EnvelopeKind.Ind && e.HasProbe && (ulong)e.Publisher < (ulong)_expected.Length)
         {
-            _latency.RecordTicks(receivedTimestamp - e.Timestamp);
-            Interlocked.Increment(ref _delivered);
-            ref long expected = ref _expected[e.Publisher];
-            if (e.Counter == expected)
-            {
-                Volatile.Write(ref expected, expected + 1);
-            }
-            else if (e.Counter > expected)
-            {
-                Lost += e.Counter - expected;
-                Volatile.Write(ref expected, e.Counter + 1);
-            }
-            else
-            {
-                // Counted as lost when the gap opened; it did arrive after all, just late.
-                OutOfOrder++;
-                Lost--;
-            }
-
+            OnProbe(e.Publisher, e.Counter, e.Timestamp, receivedTimestamp);
             return;
         }
 
@@ -120,6 +109,28 @@ public sealed class FanoutSubscriber : IWsMessageHandler
         else if (e.Kind != EnvelopeKind.Ind)
         {
             Unexpected++;
+        }
+    }
+
+    private void OnProbe(long publisher, long counter, long timestamp, long receivedTimestamp)
+    {
+        _latency.RecordTicks(receivedTimestamp - timestamp);
+        Interlocked.Increment(ref _delivered);
+        ref long expected = ref _expected[publisher];
+        if (counter == expected)
+        {
+            Volatile.Write(ref expected, expected + 1);
+        }
+        else if (counter > expected)
+        {
+            Lost += counter - expected;
+            Volatile.Write(ref expected, counter + 1);
+        }
+        else
+        {
+            // Counted as lost when the gap opened; it did arrive after all, just late.
+            OutOfOrder++;
+            Lost--;
         }
     }
 
