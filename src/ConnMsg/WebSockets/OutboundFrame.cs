@@ -7,7 +7,7 @@ namespace ConnMsg.WebSockets;
 /// One or more complete server frames in a pooled buffer, shared by reference count so that a fan-out
 /// writes the same bytes to every subscriber. The buffer returns to the pool when the last holder releases it.
 /// </summary>
-/// <remarks>Thread-safe for <see cref="AddRef"/>/<see cref="Release"/>; the bytes are immutable once enqueued.</remarks>
+/// <remarks>Thread-safe for <see cref="AddRef()"/>/<see cref="Release"/>; the bytes are immutable once enqueued.</remarks>
 internal sealed class OutboundFrame
 {
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Shared;
@@ -82,6 +82,9 @@ internal sealed class OutboundFrame
 
     /// <summary>Takes one more reference (one per queue the frame sits in).</summary>
     public void AddRef() => Interlocked.Increment(ref _refCount);
+
+    /// <summary>Adds <paramref name="count"/> references at once (one atomic for a whole fan-out).</summary>
+    public void AddRef(int count) => Interlocked.Add(ref _refCount, count);
 
     /// <summary>Drops one reference; the last one returns the buffer and this object to their pools.</summary>
     public void Release()

@@ -5,13 +5,14 @@ namespace ConnMsg.WebSockets;
 /// </summary>
 /// <remarks>
 /// Producers append under a lock held for a few instructions; the drainer swaps the whole batch out under the same
-/// lock and writes it without holding it, so the drainer pays one lock per batch rather than an atomic per frame.
+/// lock and writes it without holding it, so the drainer pays one lock per batch rather than an atomic per frame,
+/// and the byte count that bounds a slow consumer is a plain field under the same lock.
 /// The two arrays grow to the connection's high-water mark and are then reused, so steady state allocates nothing,
 /// and a connection that has never queued anything holds no array at all: a <see cref="System.Collections.Concurrent.ConcurrentQueue{T}"/>
 /// allocates a 32-slot segment (~770 B) up front, which is most of what an idle connection costs.
 /// The lock is this object's own monitor (the queue is private to its connection and never exposed), which costs no
-/// extra object per connection. Thread-safety: <see cref="Enqueue"/>, <see cref="IsEmpty"/> and <see cref="DropAll"/> from any thread;
-/// <see cref="TakeAll"/> only by the connection's current drainer.
+/// extra object per connection. Thread-safety: <see cref="TryEnqueue"/>, <see cref="IsEmpty"/>,
+/// <see cref="IsEmptyAfter"/> and <see cref="DropAll"/> from any thread; <see cref="TakeAll"/> only by the connection's current drainer.
 /// </remarks>
 internal sealed class OutboundQueue
 {
@@ -20,28 +21,53 @@ internal sealed class OutboundQueue
     private OutboundFrame?[] _pending = [];
     private OutboundFrame?[] _taken = [];
     private int _count;
+    private long _bytes;
 
-    /// <summary>Whether nothing is queued (a snapshot).</summary>
+    /// <summary>Whether nothing is queued (a snapshot, for a caller that has fenced since it last changed a flag producers read).</summary>
     public bool IsEmpty => Volatile.Read(ref _count) == 0;
 
-    /// <summary>Appends <paramref name="frame"/>; the queue holds the caller's reference until it is taken or dropped.</summary>
-    public void Enqueue(OutboundFrame frame)
+    /// <summary>
+    /// Appends <paramref name="frame"/> unless that would put more than <paramref name="limit"/> bytes in the queue
+    /// (a close frame always fits); the queue then holds the caller's reference until it is taken or dropped.
+    /// <paramref name="flagSeen"/> is <paramref name="flag"/> as read inside the lock: a consumer that clears the flag
+    /// and then checks <see cref="IsEmptyAfter"/> cannot miss this frame, without a fence on this, the per-frame, path.
+    /// </summary>
+    public bool TryEnqueue(OutboundFrame frame, long limit, ref int flag, out bool flagSeen)
     {
         lock (this)
         {
+            if (_bytes + frame.Length > limit && !frame.IsClose)
+            {
+                flagSeen = false;
+                return false;
+            }
+
             if (_count == _pending.Length)
             {
                 Array.Resize(ref _pending, Math.Max(InitialCapacity, _pending.Length * 2));
             }
 
             _pending[_count] = frame;
+            _bytes += frame.Length;
             Volatile.Write(ref _count, _count + 1);
+            flagSeen = Volatile.Read(ref flag) != 0;
+            return true;
+        }
+    }
+
+    /// <summary>Whether nothing is queued, checked under the lock: pairs with the flag read of <see cref="TryEnqueue"/>.</summary>
+    public bool IsEmptyAfter()
+    {
+        lock (this)
+        {
+            return _count == 0;
         }
     }
 
     /// <summary>
     /// Takes every queued frame, oldest first, into <paramref name="batch"/>[0..count). The drainer owns those references
     /// and must clear each slot it consumes before calling again: the array comes back as the next pending buffer.
+    /// Taken frames no longer count against the limit.
     /// </summary>
     public int TakeAll(out OutboundFrame?[] batch)
     {
@@ -57,28 +83,26 @@ internal sealed class OutboundQueue
             batch = _pending;
             _pending = _taken;
             _taken = batch;
+            _bytes = 0;
             Volatile.Write(ref _count, 0);
             return count;
         }
     }
 
-    /// <summary>Releases every queued frame; returns their total length in bytes.</summary>
-    public long DropAll()
+    /// <summary>Releases every queued frame.</summary>
+    public void DropAll()
     {
-        long bytes = 0;
         lock (this)
         {
             for (int i = 0; i < _count; i++)
             {
                 OutboundFrame frame = _pending[i]!;
                 _pending[i] = null;
-                bytes += frame.Length;
                 frame.Release();
             }
 
+            _bytes = 0;
             Volatile.Write(ref _count, 0);
         }
-
-        return bytes;
     }
 }

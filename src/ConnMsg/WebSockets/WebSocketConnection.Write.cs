@@ -8,7 +8,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
 {
     // Many producers (answers, fan-out, pings) enqueue; one drainer at a time, chosen by _drainState, writes them out.
     private readonly OutboundQueue _queue = new();
-    private long _queuedBytes;
     private int _drainState;          // 0 idle, 1 someone is draining
     private int _inReadBatch;         // 1 while the read loop processes a batch: it drains at the end, so producers need not schedule
     private int _closeState;          // 1 once a close frame is queued: nothing more may be queued after it
@@ -31,21 +30,16 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
             return false;
         }
 
-        long queued = Interlocked.Add(ref _queuedBytes, frame.Length);
-        if (queued > _options.MaxOutboundBytes && !frame.IsClose)
+        // The read-batch flag is read inside the queue's lock, and the read loop checks the queue under that lock after
+        // clearing the flag (DrainInlineAsync): one of the two always sees the other, with no fence per frame.
+        if (!_queue.TryEnqueue(frame, _options.MaxOutboundBytes, ref _inReadBatch, out bool inReadBatch))
         {
-            Interlocked.Add(ref _queuedBytes, -frame.Length);
             frame.Release();
             OnSlowConsumer();
             return false;
         }
 
-        _queue.Enqueue(frame);
-
-        // Store-load fence: the read loop clears _inReadBatch and then checks the queue, so this thread must publish the
-        // frame before it reads the flag, or each could miss the other and the frame would wait for the next drain.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _inReadBatch) == 0)
+        if (!inReadBatch)
         {
             ScheduleDrain();
         }
@@ -89,7 +83,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
     /// <summary>Drains on the calling thread when nobody else is draining; the read loop calls this after each batch.</summary>
     private ValueTask DrainInlineAsync()
     {
-        if (_queue.IsEmpty || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
+        if (_queue.IsEmptyAfter() || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
         {
             return default;
         }
@@ -127,7 +121,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                                 unflushed += length;
                             }
 
-                            Interlocked.Add(ref _queuedBytes, -length);
                             frame.Release();
                             if (unflushed >= 64 * 1024)
                             {
@@ -196,11 +189,10 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
 
         OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Close, payload[..length]);
-        _queue.Enqueue(frame);
-        Interlocked.Add(ref _queuedBytes, frame.Length);
+        _queue.TryEnqueue(frame, long.MaxValue, ref _inReadBatch, out bool inReadBatch);
         _metrics.CloseSent(code);
         Volatile.Write(ref _closeDeadlineMs, Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds);
-        if (Volatile.Read(ref _inReadBatch) == 0)
+        if (!inReadBatch)
         {
             ScheduleDrain();
         }
@@ -224,7 +216,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         TransportLog.SlowConsumer(_logger, Id, _options.MaxOutboundBytes);
 
         // What is queued will not drain in time; drop it so the close frame goes out next.
-        Interlocked.Add(ref _queuedBytes, -_queue.DropAll());
+        _queue.DropAll();
 
         Close(CloseCode.TryAgainLater, "slow consumer"u8);
         _input.CancelPendingRead();
@@ -262,7 +254,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
         finally
         {
-            Interlocked.Add(ref _queuedBytes, -_queue.DropAll());
+            _queue.DropAll();
         }
     }
 
@@ -273,7 +265,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
             if (batch[i] is OutboundFrame frame)
             {
                 batch[i] = null;
-                Interlocked.Add(ref _queuedBytes, -frame.Length);
                 frame.Release();
             }
         }

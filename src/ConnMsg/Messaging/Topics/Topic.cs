@@ -41,9 +41,9 @@ internal sealed class Topic
             OutboundFrame frame = MessageWriter.Ind(Name, seq, data, validateData);
             int delivered = 0;
             ConnMsgConnection[] subscribers = _subscribers;
+            frame.AddRef(_count); // one per subscriber; Send takes it over, or releases it when it drops the frame
             for (int i = 0; i < _count; i++)
             {
-                frame.AddRef();
                 if (subscribers[i].Send(frame))
                 {
                     delivered++;
