@@ -124,7 +124,9 @@ public sealed partial class ConnMsgClient
             return null;
         }
 
-        pending.Deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        // Stopwatch ticks, not Environment.TickCount64: that clock is coarse (a few ms on Linux), and a deadline taken
+        // from it could expire a request a tick before its timeout.
+        pending.Deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency) + 1;
         pending.Timeout = timeout;
         pending.CancellationToken = cancellationToken;
         if (!connection.TryRegister(pending))

@@ -226,7 +226,7 @@ internal sealed class Connection : ITransportSink
     /// </summary>
     private void SweepTimeouts()
     {
-        long now = Environment.TickCount64;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
         List<PendingRequest>? expired = null;
         lock (_pendingLock)
         {

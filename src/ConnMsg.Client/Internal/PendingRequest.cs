@@ -25,7 +25,7 @@ internal abstract class PendingRequest
     public long Id { get; set; }
 
     /// <summary>
-    /// When the connection's timeout sweep abandons it (<see cref="Environment.TickCount64"/> ms); 0 when the request
+    /// When the connection's timeout sweep abandons it (a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> value); 0 when the request
     /// enforces its own timeout with a timer instead.
     /// </summary>
     public long Deadline { get; set; }
