@@ -31,6 +31,19 @@ public static class GatewayApp
         bool inline = builder.Configuration.GetValue("Gateway:InlineScheduling", true);
         builder.Services.Configure<SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = inline);
 
+        // ConnMsg's own socket transport (Gateway:Transport=connmsg, the default) or Kestrel's (kestrel).
+        string transport = builder.Configuration["Gateway:Transport"] ?? "connmsg";
+        switch (transport)
+        {
+            case "connmsg":
+                builder.WebHost.UseConnMsgTransport();
+                break;
+            case "kestrel":
+                break;
+            default:
+                throw new InvalidOperationException($"Gateway:Transport must be 'connmsg' or 'kestrel', not '{transport}'.");
+        }
+
         ConnMsgBuilder connmsg = builder.Services.AddConnMsg();
         DemoService.Map(connmsg, builder.Configuration.GetValue("Demo:ServerRequests", false));
         MapStaticContent(connmsg);

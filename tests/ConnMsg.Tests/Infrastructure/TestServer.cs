@@ -47,6 +47,13 @@ public sealed class TestServer : IAsyncDisposable
             listen?.Invoke(l);
             l.UseConnMsg();
         }));
+        // The suite runs over ConnMsg's socket transport, as the gateway does; CONNMSG_TEST_TRANSPORT=kestrel runs it
+        // over Kestrel's.
+        if (Environment.GetEnvironmentVariable("CONNMSG_TEST_TRANSPORT") is not "kestrel")
+        {
+            builder.WebHost.UseConnMsgTransport();
+        }
+
         ConnMsgBuilder connmsg = builder.Services.AddConnMsg(options);
         if (demo)
         {
