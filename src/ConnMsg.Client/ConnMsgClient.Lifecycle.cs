@@ -1,3 +1,4 @@
+using System.Net.Http;
 using System.Net.WebSockets;
 using ConnMsg.Client.Internal;
 
@@ -82,7 +83,32 @@ public sealed partial class ConnMsgClient
         _options.ConfigureWebSocket?.Invoke(socket.Options);
         try
         {
-            await socket.ConnectAsync(Uri, cancellationToken).ConfigureAwait(false);
+            if (_options.SocketSendBufferSize is { } sendBufferSize)
+            {
+                // Test hook only: the invoker stays alive with the connection it made.
+                await socket.ConnectAsync(Uri, new HttpMessageInvoker(new SocketsHttpHandler
+                {
+                    UseProxy = false,
+                    ConnectCallback = async (context, token) =>
+                    {
+                        var tcp = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true, SendBufferSize = sendBufferSize };
+                        try
+                        {
+                            await tcp.ConnectAsync(context.DnsEndPoint, token).ConfigureAwait(false);
+                            return new System.Net.Sockets.NetworkStream(tcp, ownsSocket: true);
+                        }
+                        catch
+                        {
+                            tcp.Dispose();
+                            throw;
+                        }
+                    },
+                }), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await socket.ConnectAsync(Uri, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -97,7 +123,7 @@ public sealed partial class ConnMsgClient
             throw new ConnMsgException($"The server selected subprotocol '{chosen}', not '{SubProtocol}'.");
         }
 
-        return new ClientWebSocketTransport(socket, _options.MaxIncomingMessageSize);
+        return new ClientWebSocketTransport(socket, _options.MaxIncomingMessageSize, _options.MaxPendingSendBytes);
     }
 
     /// <summary>Publishes a connection to requests, unless it already died (its closing callback then found nothing to retract).</summary>

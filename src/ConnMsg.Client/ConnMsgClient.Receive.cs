@@ -174,7 +174,8 @@ public sealed partial class ConnMsgClient
     /// <summary>Queues an answer to a server request; a dead connection simply drops it (its request died with it).</summary>
     private static void SendAnswer(Connection connection, OutboundMessage answer)
     {
-        if (!connection.TrySend(answer))
+        // Never waits for room: this runs on the receive loop, and the server bounds its own requests in flight.
+        if (!connection.TrySendUnbounded(answer))
         {
             answer.Return();
         }

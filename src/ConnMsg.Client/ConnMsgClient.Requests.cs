@@ -135,9 +135,10 @@ public sealed partial class ConnMsgClient
             return null;
         }
 
-        if (!connection.TrySend(message))
+        if (connection.TrySend(message) != SendOutcome.Queued)
         {
-            // Closing: the connection's sweep fails the request unless we take it back first.
+            // Full (the slow path waits for room with a timer and token) or closing (the connection's sweep fails
+            // the request unless we take it back first): either way it was not sent.
             if (connection.TryTakePending(pending.Id, out _))
             {
                 pending.Deadline = 0;
@@ -228,7 +229,21 @@ public sealed partial class ConnMsgClient
                     continue;
                 }
 
-                if (!connection.TrySend(message))
+                // Waits in line while the connection's send queue is full (MaxPendingSendBytes); usually queues at once.
+                var outcome = await connection.SendAsync(message, token).ConfigureAwait(false);
+                if (outcome == SendOutcome.Cancelled)
+                {
+                    // Never sent: it leaves the table, giving its slot back, and fails like any cancelled request.
+                    if (connection.TryTakePending(pending.Id, out _))
+                    {
+                        throw Stopped(cancellationToken, timeout, new OperationCanceledException(token));
+                    }
+
+                    // The connection died meanwhile and failed it already.
+                    return await pending.Task.ConfigureAwait(false);
+                }
+
+                if (outcome != SendOutcome.Queued)
                 {
                     // Closing: the connection's sweep fails the request unless we take it back first.
                     if (connection.TryTakePending(pending.Id, out _))

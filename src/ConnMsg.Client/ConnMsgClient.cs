@@ -95,6 +95,15 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
     ILogger IConnectionOwner.Logger => _logger;
 
+    /// <summary>The open connection's payload bytes queued and not yet written; 0 while disconnected. For tests.</summary>
+    internal long PendingSendBytes => Volatile.Read(ref _current)?.Transport.PendingSendBytes ?? 0;
+
+    /// <summary>Requests of the open connection waiting for room in its send queue; 0 while disconnected. For tests.</summary>
+    internal int SendWaiterCount => Volatile.Read(ref _current)?.Transport.SendWaiterCount ?? 0;
+
+    /// <summary>The open connection; null while disconnected. For tests.</summary>
+    internal Connection? CurrentConnection => Volatile.Read(ref _current);
+
     /// <summary>The open connection's transport type; null while disconnected. For tests.</summary>
     internal Type? TransportType => Volatile.Read(ref _current)?.Transport.GetType();
 

@@ -31,6 +31,30 @@ public sealed record ConnMsgClientOptions
     /// </summary>
     public int MaxInFlight { get; init; } = 256;
 
+    /// <summary>
+    /// The most bytes of outbound messages a connection holds queued but not yet written to its socket. Default 4 MiB.
+    /// <para>When a message would take the queue past it, the request waits (asynchronously, in order: no later
+    /// request overtakes it) until the connection has written enough, instead of the queue growing without limit
+    /// when the server or the network is slower than the application. The wait counts towards the request's timeout
+    /// and honours its token: a request cancelled or timed out while waiting is never sent and fails with
+    /// <see cref="OperationCanceledException"/> or <see cref="TimeoutException"/> as usual. If the connection drops
+    /// meanwhile it behaves like any unsent request (retried on the next connection, or failed with
+    /// <see cref="ConnMsgConnectionLostException"/>). A single message larger than this is sent once the queue is empty.
+    /// Answers to the server's own requests and control frames are never held back (they still count).</para>
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to zero or less.</exception>
+    public int MaxPendingSendBytes
+    {
+        get => _maxPendingSendBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _maxPendingSendBytes = value;
+        }
+    }
+
+    private readonly int _maxPendingSendBytes = 4 * 1024 * 1024;
+
     /// <summary>The largest inbound message accepted; a larger one drops the connection (1009). Default 16 MiB.</summary>
     public int MaxIncomingMessageSize { get; init; } = 16 * 1024 * 1024;
 
@@ -93,6 +117,9 @@ public sealed record ConnMsgClientOptions
 
     /// <summary>Test hook: certificate validation of the own transport's TLS (a public setting would go through ClientWebSocketOptions).</summary>
     internal System.Net.Security.RemoteCertificateValidationCallback? RemoteCertificateValidation { get; init; }
+
+    /// <summary>Test hook: the client socket's SO_SNDBUF (either transport), so tests see backpressure without writing megabytes.</summary>
+    internal int? SocketSendBufferSize { get; init; }
 
     /// <summary>Test hook: awaited before every reconnect attempt, after the backoff delay.</summary>
     internal Func<int, CancellationToken, ValueTask>? BeforeReconnectAttempt { get; init; }

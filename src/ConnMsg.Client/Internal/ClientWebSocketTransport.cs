@@ -20,13 +20,19 @@ internal sealed class ClientWebSocketTransport : Transport
     private readonly CancellationTokenSource _aborted = new();
     private readonly Channel<OutboundMessage> _outbound = Channel.CreateUnbounded<OutboundMessage>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+
+    /// <summary>Guards <see cref="_bound"/> and <see cref="_sendClosed"/>; messages enter the channel under it, so in admission order.</summary>
+    private readonly Lock _sendLock = new();
+    private readonly SendBound _bound;
+    private bool _sendClosed;
     private ITransportSink _sink = null!;
     private Task _receiveLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
     private Task _completion = Task.CompletedTask;
 
-    public ClientWebSocketTransport(ClientWebSocket socket, int maxIncoming)
+    public ClientWebSocketTransport(ClientWebSocket socket, int maxIncoming, int maxPendingSend)
     {
+        _bound = new SendBound(maxPendingSend);
         _socket = socket;
         _maxIncoming = maxIncoming;
     }
@@ -41,11 +47,121 @@ internal sealed class ClientWebSocketTransport : Transport
         _completion = Task.WhenAll(_receiveLoop, _sendLoop);
     }
 
-    public override bool TrySend(OutboundMessage message) => _outbound.Writer.TryWrite(message);
+    public override long PendingSendBytes
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _bound.PendingBytes;
+            }
+        }
+    }
+
+    public override int SendWaiterCount
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _bound.WaiterCount;
+            }
+        }
+    }
+
+    public override SendOutcome TrySend(OutboundMessage message)
+    {
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return SendOutcome.Closed;
+            }
+
+            if (!_bound.TryReserve(message.Length))
+            {
+                return SendOutcome.Full;
+            }
+
+            _outbound.Writer.TryWrite(message);
+            return SendOutcome.Queued;
+        }
+    }
+
+    public override ValueTask<SendOutcome> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        SendWaiter waiter;
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return new ValueTask<SendOutcome>(SendOutcome.Closed);
+            }
+
+            if (_bound.TryReserve(message.Length))
+            {
+                _outbound.Writer.TryWrite(message);
+                return new ValueTask<SendOutcome>(SendOutcome.Queued);
+            }
+
+            // Full: the send loop queues it once the bytes ahead of it are sent (see AdmitWaitersLocked).
+            waiter = _bound.Park(this, message);
+        }
+
+        return waiter.WaitAsync(cancellationToken);
+    }
+
+    public override bool TrySendUnbounded(OutboundMessage message)
+    {
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return false;
+            }
+
+            _bound.ReserveUnbounded(message.Length);
+            _outbound.Writer.TryWrite(message);
+            return true;
+        }
+    }
+
+    public override void CancelWaiter(SendWaiter waiter)
+    {
+        lock (_sendLock)
+        {
+            if (_bound.Complete(waiter, SendOutcome.Cancelled))
+            {
+                // It may have been the head that did not fit: the next one may fit now.
+                AdmitWaitersLocked();
+            }
+        }
+    }
+
+    /// <summary>Queues, in order, the waiters that fit now; the send loop owns their messages once admitted.</summary>
+    private void AdmitWaitersLocked()
+    {
+        while (_bound.TryAdmitNext(out var waiter))
+        {
+            _outbound.Writer.TryWrite(waiter!.Message);
+            _bound.Complete(waiter, SendOutcome.Queued);
+        }
+    }
+
+    /// <summary>No more sends: the channel completes and waiting senders are refused (they keep their messages).</summary>
+    private void CloseSends()
+    {
+        lock (_sendLock)
+        {
+            _sendClosed = true;
+            _bound.CloseAll();
+            _outbound.Writer.TryComplete();
+        }
+    }
 
     public override async Task CloseAsync(CancellationToken cancellationToken)
     {
-        _outbound.Writer.TryComplete();
+        CloseSends();
         await _sendLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (_socket.State == WebSocketState.Open)
         {
@@ -56,7 +172,7 @@ internal sealed class ClientWebSocketTransport : Transport
 
     public override void Abort()
     {
-        _outbound.Writer.TryComplete();
+        CloseSends();
         try
         {
             _aborted.Cancel();
@@ -89,11 +205,19 @@ internal sealed class ClientWebSocketTransport : Transport
                     {
                         message.Return();
                     }
+
+                    lock (_sendLock)
+                    {
+                        // Sent: its room goes to the senders waiting for it.
+                        _bound.Release(message.Length);
+                        AdmitWaitersLocked();
+                    }
                 }
             }
         }
         catch (Exception e)
         {
+            CloseSends();
             _sink.OnTransportClosed(e);
         }
         finally

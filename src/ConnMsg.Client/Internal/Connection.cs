@@ -106,6 +106,9 @@ internal sealed class Connection : ITransportSink
     /// </summary>
     public Task WaitForSlotAsync(CancellationToken cancellationToken) => _slots.WaitAsync(cancellationToken);
 
+    /// <summary>Slots free right now (tests check that a request gives its slot back).</summary>
+    public int FreeSlots => _slots.CurrentCount;
+
     /// <summary>Takes a slot if one is free right now, without waiting.</summary>
     public bool TryTakeSlot() => _slots.Wait(0);
 
@@ -152,8 +155,14 @@ internal sealed class Connection : ITransportSink
         return removed;
     }
 
-    /// <summary>Queues a message for the send loop, which takes ownership. False when the connection is closing.</summary>
-    public bool TrySend(OutboundMessage message) => _transport.TrySend(message);
+    /// <summary>Queues a message if there is room now (see <see cref="Transport.TrySend"/>); only <see cref="SendOutcome.Queued"/> takes ownership.</summary>
+    public SendOutcome TrySend(OutboundMessage message) => _transport.TrySend(message);
+
+    /// <summary>Queues a message, waiting in line for room if needed (see <see cref="Transport.SendAsync"/>).</summary>
+    public ValueTask<SendOutcome> SendAsync(OutboundMessage message, CancellationToken cancellationToken) => _transport.SendAsync(message, cancellationToken);
+
+    /// <summary>Queues an answer to a server request without waiting for room. False when the connection is closing.</summary>
+    public bool TrySendUnbounded(OutboundMessage message) => _transport.TrySendUnbounded(message);
 
     /// <summary>Kills the connection now: fails every pending request with <paramref name="pendingFailure"/> or a connection-lost error.</summary>
     public void Abort(Exception? reason, Exception? pendingFailure = null)

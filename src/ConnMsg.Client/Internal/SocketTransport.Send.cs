@@ -9,18 +9,102 @@ internal sealed partial class SocketTransport
     private const int MaxKeptSendBuffer = 1024 * 1024;
 
     private readonly Lock _sendLock = new();
+    private readonly SendBound _bound;
     private readonly MaskSource _masks = new();
     private readonly TaskCompletionSource _closeFlushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[] _sendBuffer = new byte[InitialBufferSize];
     private byte[]? _spareBuffer = new byte[InitialBufferSize];
     private int _sendLength;
+
+    /// <summary>Payload bytes of the text messages in <see cref="_sendBuffer"/> (frame headers and control frames are not counted).</summary>
+    private long _bufferedPayload;
     private bool _flushing;
     private int _corks;
     private DeferredFlush? _deferredFlush;
     private bool _sendClosed;
     private bool _closeQueued;
 
-    public override bool TrySend(OutboundMessage message)
+    public override long PendingSendBytes
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _bound.PendingBytes;
+            }
+        }
+    }
+
+    public override int SendWaiterCount
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _bound.WaiterCount;
+            }
+        }
+    }
+
+    public override SendOutcome TrySend(OutboundMessage message)
+    {
+        bool flush;
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return SendOutcome.Closed;
+            }
+
+            if (!_bound.TryReserve(message.Length))
+            {
+                return SendOutcome.Full;
+            }
+
+            AppendMessageLocked(message);
+            flush = ClaimFlushLocked();
+        }
+
+        message.Return();
+        StartFlush(flush);
+        return SendOutcome.Queued;
+    }
+
+    public override ValueTask<SendOutcome> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        bool flush;
+        SendWaiter? waiter = null;
+        lock (_sendLock)
+        {
+            if (_sendClosed)
+            {
+                return new ValueTask<SendOutcome>(SendOutcome.Closed);
+            }
+
+            if (_bound.TryReserve(message.Length))
+            {
+                AppendMessageLocked(message);
+                flush = ClaimFlushLocked();
+            }
+            else
+            {
+                // Full: the flusher appends it once the bytes ahead of it are written (see AdmitWaitersLocked).
+                flush = false;
+                waiter = _bound.Park(this, message);
+            }
+        }
+
+        if (waiter is not null)
+        {
+            return waiter.WaitAsync(cancellationToken);
+        }
+
+        message.Return();
+        StartFlush(flush);
+        return new ValueTask<SendOutcome>(SendOutcome.Queued);
+    }
+
+    public override bool TrySendUnbounded(OutboundMessage message)
     {
         bool flush;
         lock (_sendLock)
@@ -30,11 +114,39 @@ internal sealed partial class SocketTransport
                 return false;
             }
 
-            AppendLocked(WebSocketFrame.Text, message.Memory.Span);
+            _bound.ReserveUnbounded(message.Length);
+            AppendMessageLocked(message);
             flush = ClaimFlushLocked();
         }
 
         message.Return();
+        StartFlush(flush);
+        return true;
+    }
+
+    public override void CancelWaiter(SendWaiter waiter)
+    {
+        bool flush;
+        lock (_sendLock)
+        {
+            if (!_bound.Complete(waiter, SendOutcome.Cancelled))
+            {
+                return;
+            }
+
+            // It may have been the head that did not fit: the next one may fit now.
+            AdmitWaitersLocked();
+            flush = _sendLength > 0 && ClaimFlushLocked();
+        }
+
+        if (flush)
+        {
+            _ = FlushAsync();
+        }
+    }
+
+    private void StartFlush(bool flush)
+    {
         if (flush)
         {
             if (ReleaseBatch.IsReleasing)
@@ -47,8 +159,31 @@ internal sealed partial class SocketTransport
                 _ = FlushAsync();
             }
         }
+    }
 
-        return true;
+    /// <summary>Appends a text message whose room is reserved in the bound; the caller returns its buffer.</summary>
+    private void AppendMessageLocked(OutboundMessage message)
+    {
+        AppendLocked(WebSocketFrame.Text, message.Memory.Span);
+        _bufferedPayload += message.Length;
+    }
+
+    /// <summary>Appends, in order, the waiters that fit now; they own nothing any more once admitted.</summary>
+    private void AdmitWaitersLocked()
+    {
+        while (_bound.TryAdmitNext(out var waiter))
+        {
+            AppendMessageLocked(waiter!.Message);
+            waiter.Message.Return();
+            _bound.Complete(waiter, SendOutcome.Queued);
+        }
+    }
+
+    /// <summary>No more sends: waiting senders are refused and keep their messages.</summary>
+    private void CloseSendsLocked()
+    {
+        _sendClosed = true;
+        _bound.CloseAll();
     }
 
     /// <summary>Queues a ping or pong; dropped once closing.</summary>
@@ -78,7 +213,7 @@ internal sealed partial class SocketTransport
         bool flush;
         lock (_sendLock)
         {
-            _sendClosed = true;
+            CloseSendsLocked();
             if (_closeQueued || IsAborted)
             {
                 return false;
@@ -165,6 +300,7 @@ internal sealed partial class SocketTransport
             {
                 byte[] buffer;
                 int length;
+                long payload;
                 lock (_sendLock)
                 {
                     if (_sendLength == 0 || IsAborted)
@@ -183,12 +319,18 @@ internal sealed partial class SocketTransport
                     _sendBuffer = _spareBuffer!;
                     _spareBuffer = null;
                     _sendLength = 0;
+                    payload = _bufferedPayload;
+                    _bufferedPayload = 0;
                 }
 
                 await _stream.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
                 lock (_sendLock)
                 {
                     _spareBuffer = buffer.Length > MaxKeptSendBuffer ? new byte[InitialBufferSize] : buffer;
+
+                    // Written: its room goes to the senders waiting for it, whose messages this loop writes next.
+                    _bound.Release(payload);
+                    AdmitWaitersLocked();
                 }
             }
         }
@@ -196,7 +338,7 @@ internal sealed partial class SocketTransport
         {
             lock (_sendLock)
             {
-                _sendClosed = true;
+                CloseSendsLocked();
             }
 
             _closeFlushed.TrySetResult();

@@ -36,8 +36,9 @@ internal sealed partial class SocketTransport : Transport
     private Timer? _keepAlive;
     private int _aborted;
 
-    private SocketTransport(Socket socket, Stream stream, byte[] received, int receivedCount, int maxIncoming, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout)
+    private SocketTransport(Socket socket, Stream stream, byte[] received, int receivedCount, int maxIncoming, int maxPendingSend, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout)
     {
+        _bound = new SendBound(maxPendingSend);
         _socket = socket;
         _stream = stream;
         _receiveBuffer = received;
@@ -56,6 +57,11 @@ internal sealed partial class SocketTransport : Transport
     public static async Task<SocketTransport> ConnectAsync(Uri uri, string subProtocol, ConnMsgClientOptions options, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (options.SocketSendBufferSize is { } sendBufferSize)
+        {
+            socket.SendBufferSize = sendBufferSize;
+        }
+
         Stream? stream = null;
         byte[]? buffer = null;
         bool connected = false;
@@ -100,7 +106,7 @@ internal sealed partial class SocketTransport : Transport
 
             // Frames the server sent right behind its 101 stay in the buffer for the receive loop.
             buffer.AsSpan(headerEnd, count - headerEnd).CopyTo(buffer);
-            var transport = new SocketTransport(socket, stream, buffer, count - headerEnd, options.MaxIncomingMessageSize, options.KeepAliveInterval, options.KeepAliveTimeout);
+            var transport = new SocketTransport(socket, stream, buffer, count - headerEnd, options.MaxIncomingMessageSize, options.MaxPendingSendBytes, options.KeepAliveInterval, options.KeepAliveTimeout);
             connected = true;
             return transport;
         }
@@ -160,7 +166,7 @@ internal sealed partial class SocketTransport : Transport
 
         lock (_sendLock)
         {
-            _sendClosed = true;
+            CloseSendsLocked();
         }
 
         _keepAlive?.Dispose();

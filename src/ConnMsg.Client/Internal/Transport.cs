@@ -13,8 +13,34 @@ internal abstract class Transport
     /// <summary>Starts reading; every complete text message goes to <see cref="ITransportSink.OnMessage"/>.</summary>
     public abstract void Start(ITransportSink sink);
 
-    /// <summary>Queues one text message. True: the transport owns it now. False: closing; the caller keeps it.</summary>
-    public abstract bool TrySend(OutboundMessage message);
+    /// <summary>
+    /// Queues one text message if there is room under <see cref="ConnMsgClientOptions.MaxPendingSendBytes"/> and no
+    /// sender waits for room. <see cref="SendOutcome.Queued"/>: the transport owns it now; otherwise
+    /// (<see cref="SendOutcome.Full"/>, <see cref="SendOutcome.Closed"/>) the caller keeps it. Never waits, never allocates.
+    /// </summary>
+    public abstract SendOutcome TrySend(OutboundMessage message);
+
+    /// <summary>
+    /// Like <see cref="TrySend"/>, but when full waits (FIFO, behind earlier waiters) until the flusher has written
+    /// enough. <see cref="SendOutcome.Cancelled"/> when the token fires first; <see cref="SendOutcome.Closed"/> when
+    /// the transport closes meanwhile. Only <see cref="SendOutcome.Queued"/> transfers ownership.
+    /// </summary>
+    public abstract ValueTask<SendOutcome> SendAsync(OutboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Queues one text message regardless of the bound (it still counts): answers to the server's requests, which
+    /// the receive loop sends and must never wait for. True: the transport owns it; false: closing.
+    /// </summary>
+    public abstract bool TrySendUnbounded(OutboundMessage message);
+
+    /// <summary>Payload bytes queued and not yet written to the socket (diagnostics and tests).</summary>
+    public abstract long PendingSendBytes { get; }
+
+    /// <summary>Senders waiting for room (diagnostics and tests).</summary>
+    public abstract int SendWaiterCount { get; }
+
+    /// <summary>Withdraws a waiter whose token fired, unless it was admitted or refused first.</summary>
+    public abstract void CancelWaiter(SendWaiter waiter);
 
     /// <summary>Sends what is queued, then a close frame (1000), and waits for the server's close (bounded by the token).</summary>
     public abstract Task CloseAsync(CancellationToken cancellationToken);
