@@ -88,25 +88,41 @@ internal sealed class SocketOutput : PipeWriter
             return default;
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
+        SocketSender sender = SocketSender.Rent();
         ValueTask<int> send;
         try
         {
-            send = _socket.SendAsync(_buffer.AsMemory(0, _written), SocketFlags.None, cancellationToken);
+            send = sender.SendAsync(_socket, _buffer.AsMemory(0, _written));
         }
         catch (Exception ex)
         {
+            sender.Return();
             return new ValueTask<FlushResult>(Fail(ex));
         }
 
-        if (send.IsCompletedSuccessfully)
+        if (send.IsCompleted)
         {
             // Stream sockets complete a send only when every byte is taken.
+            try
+            {
+                send.GetAwaiter().GetResult();
+            }
+            catch (Exception ex)
+            {
+                return new ValueTask<FlushResult>(Fail(ex));
+            }
+            finally
+            {
+                sender.Return();
+            }
+
             ReturnBuffer();
             return default;
         }
 
         _flushPending = true;
-        return AwaitSendAsync(send);
+        return AwaitSendAsync(send, sender);
     }
 
     public override void CancelPendingFlush()
@@ -140,7 +156,7 @@ internal sealed class SocketOutput : PipeWriter
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<FlushResult> AwaitSendAsync(ValueTask<int> send)
+    private async ValueTask<FlushResult> AwaitSendAsync(ValueTask<int> send, SocketSender sender)
     {
         FlushResult result;
         try
@@ -155,6 +171,7 @@ internal sealed class SocketOutput : PipeWriter
         }
         finally
         {
+            sender.Return();
             _flushPending = false;
         }
 
@@ -171,11 +188,6 @@ internal sealed class SocketOutput : PipeWriter
     {
         _failed = true;
         ReturnBuffer();
-        if (ex is OperationCanceledException)
-        {
-            throw ex;
-        }
-
         // Kestrel's pipes report a failed send as a completed reader, not an exception; the read side sees the error.
         _connection.OnSendFailed(ex);
         return new FlushResult(isCanceled: false, isCompleted: true);
