@@ -25,6 +25,7 @@ internal sealed class DeferredDrains
     private WebSocketConnection[] _pending = new WebSocketConnection[ChunkSize];
     private int _count;
     private int _depth;
+    private int _largestFanOut;
 
     /// <summary>Opens a batch on this thread; pair with <see cref="Exit"/> on the same thread.</summary>
     public static DeferredDrains Enter()
@@ -55,17 +56,40 @@ internal sealed class DeferredDrains
         return true;
     }
 
+    /// <summary>
+    /// Records that the open batch (if any) fanned one frame out to <paramref name="subscribers"/> connections, whether
+    /// or not their drains were already scheduled.
+    /// </summary>
+    public static void NoteFanOut(int subscribers)
+    {
+        if (t_current is { _depth: > 0 } current && subscribers > current._largestFanOut)
+        {
+            current._largestFanOut = subscribers;
+        }
+    }
+
     /// <summary>Closes the batch; the outermost close starts every deferred drain.</summary>
     public void Exit()
     {
-        if (--_depth != 0 || _count == 0)
+        if (--_depth != 0)
         {
+            return;
+        }
+
+        if (_count == 0)
+        {
+            _largestFanOut = 0;
             return;
         }
 
         int count = _count;
         _count = 0;
-        if (count <= ChunkSize)
+        int fanOut = _largestFanOut;
+        _largestFanOut = 0;
+        // A big topic goes to the pool even when only a few of its subscribers needed a new drain (the rest still had
+        // one pending): writing those few here would hold up this connection's reads for a handful of frames each,
+        // and under load that keeps every later batch small too.
+        if (count <= ChunkSize && fanOut <= ChunkSize)
         {
             for (int i = 0; i < count; i++)
             {

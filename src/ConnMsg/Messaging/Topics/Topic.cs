@@ -42,6 +42,7 @@ internal sealed class Topic
             int delivered = 0;
             ConnMsgConnection[] subscribers = _subscribers;
             frame.AddRef(_count); // one per subscriber; Send takes it over, or releases it when it drops the frame
+            WebSockets.DeferredDrains.NoteFanOut(_count);
             for (int i = 0; i < _count; i++)
             {
                 if (subscribers[i].Send(frame))
