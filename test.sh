@@ -7,6 +7,8 @@ cd "$(dirname "$0")"
 dotnet build ConnMsg.sln -c Debug -nologo -v quiet
 # One test assembly at a time: the suites open real sockets and time keep-alives, and two cores are shared.
 dotnet test ConnMsg.sln -c Debug --no-build -nologo -m:1
+# The server suite again over ConnMsg's own socket transport (the gateway's Gateway:Transport=connmsg).
+CONNMSG_TEST_TRANSPORT=connmsg dotnet test tests/ConnMsg.Tests -c Debug --no-build -nologo
 
 # Steady-state hot paths must not allocate: a fast check beside the BenchmarkDotNet suites.
 if [ -f bench/ConnMsg.Bench/ConnMsg.Bench.csproj ]; then

@@ -47,9 +47,9 @@ public sealed class TestServer : IAsyncDisposable
             listen?.Invoke(l);
             l.UseConnMsg();
         }));
-        // The suite runs over ConnMsg's socket transport, as the gateway does; CONNMSG_TEST_TRANSPORT=kestrel runs it
-        // over Kestrel's.
-        if (Environment.GetEnvironmentVariable("CONNMSG_TEST_TRANSPORT") is not "kestrel")
+        // The suite runs over Kestrel's socket transport, as the gateway does by default; CONNMSG_TEST_TRANSPORT=connmsg
+        // runs it over ConnMsg's (test.sh runs it both ways).
+        if (Environment.GetEnvironmentVariable("CONNMSG_TEST_TRANSPORT") is "connmsg")
         {
             builder.WebHost.UseConnMsgTransport();
         }
