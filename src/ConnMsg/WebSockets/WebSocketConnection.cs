@@ -150,9 +150,13 @@ internal sealed partial class WebSocketConnection
             return;
         }
 
-        long idle = nowMs - Volatile.Read(ref _lastReceiveMs);
+        long lastReceive = Volatile.Read(ref _lastReceiveMs);
+        long idle = nowMs - lastReceive;
         long interval = (long)_options.KeepAliveInterval.TotalMilliseconds;
-        if (idle >= 2 * interval)
+        // Silence closes only once a ping has asked for an answer and had time to get one: a ticker that ran late (a
+        // cold start, a starved pool) must not close a connection it never pinged.
+        bool pingUnanswered = _lastPingMs > lastReceive && nowMs - _lastPingMs >= interval / 2;
+        if (idle >= 2 * interval && pingUnanswered)
         {
             Close(CloseCode.GoingAway, "keep-alive expired"u8);
         }

@@ -24,6 +24,23 @@ public class WebSocketConnectionTests
     }
 
     [Fact]
+    public async Task ATickerThatRunsLateStillPingsBeforeItClosesForSilence()
+    {
+        await using var h = new PipeHarness(new ConnMsgOptions { KeepAliveInterval = TimeSpan.FromSeconds(10) });
+        long start = Environment.TickCount64;
+
+        // The first tick comes three intervals late (a cold start, a starved pool): silence alone must not close.
+        h.Connection.OnTick(start + 30_000);
+        ServerFrame? first = await h.ReadFrameAsync();
+        Assert.Equal(ClientFrames.Ping, first!.Opcode);
+
+        // Still silent a whole interval after that ping: now it closes with 1001.
+        h.Connection.OnTick(start + 40_000);
+        ServerFrame? close = await h.ReadCloseAsync();
+        Assert.Equal((ushort)1001, close!.CloseCode);
+    }
+
+    [Fact]
     public async Task OneFrameMessageInOneSegmentIsDeliveredWithoutCopy()
     {
         await using var h = new PipeHarness();
