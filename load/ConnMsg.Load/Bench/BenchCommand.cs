@@ -32,10 +32,10 @@ public static class BenchCommand
         var servers = new List<ServerSpec>();
         foreach (string name in options.Servers)
         {
-            ServerSpec? spec = new[] { ServerSpec.ConnMsg, ServerSpec.Middleware, ServerSpec.SignalR }.FirstOrDefault(s => s.Name == name);
+            ServerSpec? spec = ServerSpec.All.FirstOrDefault(s => s.Name == name);
             if (spec is null)
             {
-                Console.Error.WriteLine($"unknown server '{name}' (connmsg, middleware, signalr)");
+                Console.Error.WriteLine($"unknown server '{name}' ({string.Join(", ", ServerSpec.All.Select(s => s.Name))})");
                 return 2;
             }
 

@@ -37,7 +37,7 @@ public sealed class BenchOptions
         {
             WarmupSeconds = cli.Double("warmup", quick ? 3 : 25),
             DurationSeconds = cli.Double("duration", quick ? 5 : 30),
-            Servers = cli.String("servers", "connmsg,middleware,signalr").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Servers = cli.String("servers", "connmsg,connmsg-transport,middleware,signalr").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Only = cli.String("only", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             NoBuild = cli.Flag("no-build"),
             OutDirectory = cli.String("out", defaultOut),

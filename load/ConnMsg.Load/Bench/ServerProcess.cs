@@ -31,7 +31,7 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new IOException($"port {server.Port} is already in use: stop whatever listens there before running the bench");
         }
 
-        ProcessStartInfo info = Pinning.Dotnet(core, [Path.Combine(repoRoot, server.Dll), "--urls", server.Url]);
+        ProcessStartInfo info = Pinning.Dotnet(core, [Path.Combine(repoRoot, server.Dll), "--urls", server.Url, .. server.Args ?? []]);
         info.WorkingDirectory = Path.GetDirectoryName(Path.Combine(repoRoot, server.Dll))!;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;

@@ -7,7 +7,8 @@ namespace ConnMsg.Load.Bench;
 /// <param name="Dll">The built assembly, relative to the repository root.</param>
 /// <param name="Port">The loopback port it is started on.</param>
 /// <param name="Path">The WebSocket (or hub) path.</param>
-public sealed record ServerSpec(string Name, string Title, string Project, string Dll, int Port, string Path)
+/// <param name="Args">Extra command-line arguments it is started with.</param>
+public sealed record ServerSpec(string Name, string Title, string Project, string Dll, int Port, string Path, string[]? Args = null)
 {
     /// <summary>The <c>--urls</c> value it is started with.</summary>
     public string Url => $"http://127.0.0.1:{Port}";
@@ -19,6 +20,10 @@ public sealed record ServerSpec(string Name, string Title, string Project, strin
     public static ServerSpec ConnMsg { get; } = new("connmsg", "ConnMsg gateway", "src/ConnMsg.Gateway/ConnMsg.Gateway.csproj",
         "src/ConnMsg.Gateway/bin/Release/net10.0/ConnMsg.Gateway.dll", 8080, "/ws");
 
+    /// <summary>The same gateway over ConnMsg's own socket transport instead of Kestrel's (<c>Gateway:Transport=connmsg</c>).</summary>
+    public static ServerSpec ConnMsgTransport { get; } = new("connmsg-transport", "ConnMsg gateway, own transport", "src/ConnMsg.Gateway/ConnMsg.Gateway.csproj",
+        "src/ConnMsg.Gateway/bin/Release/net10.0/ConnMsg.Gateway.dll", 8081, "/ws", ["--Gateway:Transport=connmsg"]);
+
     /// <summary>The UseWebSockets + System.Text.Json baseline.</summary>
     public static ServerSpec Middleware { get; } = new("middleware", "Middleware baseline", "load/baselines/ConnMsg.Baseline.Middleware/ConnMsg.Baseline.Middleware.csproj",
         "load/baselines/ConnMsg.Baseline.Middleware/bin/Release/net10.0/ConnMsg.Baseline.Middleware.dll", 5081, "/ws");
@@ -26,4 +31,8 @@ public sealed record ServerSpec(string Name, string Title, string Project, strin
     /// <summary>The SignalR hub baseline.</summary>
     public static ServerSpec SignalR { get; } = new("signalr", "SignalR baseline", "load/baselines/ConnMsg.Baseline.SignalR/ConnMsg.Baseline.SignalR.csproj",
         "load/baselines/ConnMsg.Baseline.SignalR/bin/Release/net10.0/ConnMsg.Baseline.SignalR.dll", 5082, "/hub");
+
+    // Last: static properties initialise in order, and this one reads the others.
+    /// <summary>Every server the bench knows, in report order.</summary>
+    public static IReadOnlyList<ServerSpec> All { get; } = [ConnMsg, ConnMsgTransport, Middleware, SignalR];
 }
