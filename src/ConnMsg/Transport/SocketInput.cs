@@ -87,6 +87,7 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
         }
 
         _core.Reset();
+        short version = _core.Version;
         _readToken = cancellationToken;
         Volatile.Write(ref _state, Working);
         if (cancellationToken.CanBeCanceled)
@@ -95,7 +96,7 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
         }
 
         Pump();
-        return new ValueTask<ReadResult>(this, _core.Version);
+        return new ValueTask<ReadResult>(this, version);
     }
 
     public override bool TryRead(out ReadResult result)
