@@ -21,9 +21,7 @@ internal sealed class ClientWebSocketTransport : Transport
     private readonly Channel<OutboundMessage> _outbound = Channel.CreateUnbounded<OutboundMessage>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
 
-    /// <summary>Guards <see cref="_bound"/> and <see cref="_sendClosed"/>; messages enter the channel under it, so in admission order.</summary>
-    private readonly Lock _sendLock = new();
-    private readonly SendBound _bound;
+    /// <summary>Set under <see cref="Transport.SendLock"/> once closing; messages enter the channel under that lock, so in admission order.</summary>
     private bool _sendClosed;
     private ITransportSink _sink = null!;
     private Task _receiveLoop = Task.CompletedTask;
@@ -31,8 +29,8 @@ internal sealed class ClientWebSocketTransport : Transport
     private Task _completion = Task.CompletedTask;
 
     public ClientWebSocketTransport(ClientWebSocket socket, int maxIncoming, int maxPendingSend)
+        : base(maxPendingSend)
     {
-        _bound = new SendBound(maxPendingSend);
         _socket = socket;
         _maxIncoming = maxIncoming;
     }
@@ -47,38 +45,16 @@ internal sealed class ClientWebSocketTransport : Transport
         _completion = Task.WhenAll(_receiveLoop, _sendLoop);
     }
 
-    public override long PendingSendBytes
-    {
-        get
-        {
-            lock (_sendLock)
-            {
-                return _bound.PendingBytes;
-            }
-        }
-    }
-
-    public override int SendWaiterCount
-    {
-        get
-        {
-            lock (_sendLock)
-            {
-                return _bound.WaiterCount;
-            }
-        }
-    }
-
     public override SendOutcome TrySend(OutboundMessage message)
     {
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
                 return SendOutcome.Closed;
             }
 
-            if (!_bound.TryReserve(message.Length))
+            if (!Bound.TryReserve(message.Length))
             {
                 return SendOutcome.Full;
             }
@@ -91,21 +67,21 @@ internal sealed class ClientWebSocketTransport : Transport
     public override ValueTask<SendOutcome> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
         SendWaiter waiter;
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
                 return new ValueTask<SendOutcome>(SendOutcome.Closed);
             }
 
-            if (_bound.TryReserve(message.Length))
+            if (Bound.TryReserve(message.Length))
             {
                 _outbound.Writer.TryWrite(message);
                 return new ValueTask<SendOutcome>(SendOutcome.Queued);
             }
 
             // Full: the send loop queues it once the bytes ahead of it are sent (see AdmitWaitersLocked).
-            waiter = _bound.Park(this, message);
+            waiter = Bound.Park(this, message);
         }
 
         return waiter.WaitAsync(cancellationToken);
@@ -113,14 +89,14 @@ internal sealed class ClientWebSocketTransport : Transport
 
     public override bool TrySendUnbounded(OutboundMessage message)
     {
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
                 return false;
             }
 
-            _bound.ReserveUnbounded(message.Length);
+            Bound.ReserveUnbounded(message.Length);
             _outbound.Writer.TryWrite(message);
             return true;
         }
@@ -128,9 +104,9 @@ internal sealed class ClientWebSocketTransport : Transport
 
     public override void CancelWaiter(SendWaiter waiter)
     {
-        lock (_sendLock)
+        lock (SendLock)
         {
-            if (_bound.Complete(waiter, SendOutcome.Cancelled))
+            if (Bound.Complete(waiter, SendOutcome.Cancelled))
             {
                 // It may have been the head that did not fit: the next one may fit now.
                 AdmitWaitersLocked();
@@ -141,20 +117,20 @@ internal sealed class ClientWebSocketTransport : Transport
     /// <summary>Queues, in order, the waiters that fit now; the send loop owns their messages once admitted.</summary>
     private void AdmitWaitersLocked()
     {
-        while (_bound.TryAdmitNext(out var waiter))
+        while (Bound.TryAdmitNext(out var waiter))
         {
             _outbound.Writer.TryWrite(waiter!.Message);
-            _bound.Complete(waiter, SendOutcome.Queued);
+            Bound.Complete(waiter, SendOutcome.Queued);
         }
     }
 
     /// <summary>No more sends: the channel completes and waiting senders are refused (they keep their messages).</summary>
     private void CloseSends()
     {
-        lock (_sendLock)
+        lock (SendLock)
         {
             _sendClosed = true;
-            _bound.CloseAll();
+            Bound.CloseAll();
             _outbound.Writer.TryComplete();
         }
     }
@@ -206,10 +182,10 @@ internal sealed class ClientWebSocketTransport : Transport
                         message.Return();
                     }
 
-                    lock (_sendLock)
+                    lock (SendLock)
                     {
                         // Sent: its room goes to the senders waiting for it.
-                        _bound.Release(message.Length);
+                        Bound.Release(message.Length);
                         AdmitWaitersLocked();
                     }
                 }

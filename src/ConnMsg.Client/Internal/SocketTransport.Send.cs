@@ -8,8 +8,6 @@ internal sealed partial class SocketTransport
     /// <summary>A send buffer grown beyond this by a burst is replaced by a fresh one once flushed.</summary>
     private const int MaxKeptSendBuffer = 1024 * 1024;
 
-    private readonly Lock _sendLock = new();
-    private readonly SendBound _bound;
     private readonly MaskSource _masks = new();
     private readonly TaskCompletionSource _closeFlushed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private byte[] _sendBuffer = new byte[InitialBufferSize];
@@ -24,39 +22,17 @@ internal sealed partial class SocketTransport
     private bool _sendClosed;
     private bool _closeQueued;
 
-    public override long PendingSendBytes
-    {
-        get
-        {
-            lock (_sendLock)
-            {
-                return _bound.PendingBytes;
-            }
-        }
-    }
-
-    public override int SendWaiterCount
-    {
-        get
-        {
-            lock (_sendLock)
-            {
-                return _bound.WaiterCount;
-            }
-        }
-    }
-
     public override SendOutcome TrySend(OutboundMessage message)
     {
         bool flush;
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
                 return SendOutcome.Closed;
             }
 
-            if (!_bound.TryReserve(message.Length))
+            if (!Bound.TryReserve(message.Length))
             {
                 return SendOutcome.Full;
             }
@@ -74,14 +50,14 @@ internal sealed partial class SocketTransport
     {
         bool flush;
         SendWaiter? waiter = null;
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
                 return new ValueTask<SendOutcome>(SendOutcome.Closed);
             }
 
-            if (_bound.TryReserve(message.Length))
+            if (Bound.TryReserve(message.Length))
             {
                 AppendMessageLocked(message);
                 flush = ClaimFlushLocked();
@@ -90,7 +66,7 @@ internal sealed partial class SocketTransport
             {
                 // Full: the flusher appends it once the bytes ahead of it are written (see AdmitWaitersLocked).
                 flush = false;
-                waiter = _bound.Park(this, message);
+                waiter = Bound.Park(this, message);
             }
         }
 
@@ -107,14 +83,14 @@ internal sealed partial class SocketTransport
     public override bool TrySendUnbounded(OutboundMessage message)
     {
         bool flush;
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
                 return false;
             }
 
-            _bound.ReserveUnbounded(message.Length);
+            Bound.ReserveUnbounded(message.Length);
             AppendMessageLocked(message);
             flush = ClaimFlushLocked();
         }
@@ -127,9 +103,9 @@ internal sealed partial class SocketTransport
     public override void CancelWaiter(SendWaiter waiter)
     {
         bool flush;
-        lock (_sendLock)
+        lock (SendLock)
         {
-            if (!_bound.Complete(waiter, SendOutcome.Cancelled))
+            if (!Bound.Complete(waiter, SendOutcome.Cancelled))
             {
                 return;
             }
@@ -171,11 +147,11 @@ internal sealed partial class SocketTransport
     /// <summary>Appends, in order, the waiters that fit now; they own nothing any more once admitted.</summary>
     private void AdmitWaitersLocked()
     {
-        while (_bound.TryAdmitNext(out var waiter))
+        while (Bound.TryAdmitNext(out var waiter))
         {
             AppendMessageLocked(waiter!.Message);
             waiter.Message.Return();
-            _bound.Complete(waiter, SendOutcome.Queued);
+            Bound.Complete(waiter, SendOutcome.Queued);
         }
     }
 
@@ -183,14 +159,14 @@ internal sealed partial class SocketTransport
     private void CloseSendsLocked()
     {
         _sendClosed = true;
-        _bound.CloseAll();
+        Bound.CloseAll();
     }
 
     /// <summary>Queues a ping or pong; dropped once closing.</summary>
     private void SendControl(byte opcode, ReadOnlySpan<byte> payload)
     {
         bool flush;
-        lock (_sendLock)
+        lock (SendLock)
         {
             if (_sendClosed)
             {
@@ -211,7 +187,7 @@ internal sealed partial class SocketTransport
     private bool TryQueueClose(int code)
     {
         bool flush;
-        lock (_sendLock)
+        lock (SendLock)
         {
             CloseSendsLocked();
             if (_closeQueued || IsAborted)
@@ -266,7 +242,7 @@ internal sealed partial class SocketTransport
     /// </summary>
     public override void Cork()
     {
-        lock (_sendLock)
+        lock (SendLock)
         {
             _corks++;
         }
@@ -276,7 +252,7 @@ internal sealed partial class SocketTransport
     public override void Uncork()
     {
         bool flush;
-        lock (_sendLock)
+        lock (SendLock)
         {
             _corks--;
             flush = _sendLength > 0 && ClaimFlushLocked();
@@ -301,7 +277,7 @@ internal sealed partial class SocketTransport
                 byte[] buffer;
                 int length;
                 long payload;
-                lock (_sendLock)
+                lock (SendLock)
                 {
                     if (_sendLength == 0 || IsAborted)
                     {
@@ -324,19 +300,19 @@ internal sealed partial class SocketTransport
                 }
 
                 await _stream.WriteAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
-                lock (_sendLock)
+                lock (SendLock)
                 {
                     _spareBuffer = buffer.Length > MaxKeptSendBuffer ? new byte[InitialBufferSize] : buffer;
 
                     // Written: its room goes to the senders waiting for it, whose messages this loop writes next.
-                    _bound.Release(payload);
+                    Bound.Release(payload);
                     AdmitWaitersLocked();
                 }
             }
         }
         catch (Exception e)
         {
-            lock (_sendLock)
+            lock (SendLock)
             {
                 CloseSendsLocked();
             }

@@ -37,8 +37,8 @@ internal sealed partial class SocketTransport : Transport
     private int _aborted;
 
     private SocketTransport(Socket socket, Stream stream, byte[] received, int receivedCount, int maxIncoming, int maxPendingSend, TimeSpan keepAliveInterval, TimeSpan keepAliveTimeout)
+        : base(maxPendingSend)
     {
-        _bound = new SendBound(maxPendingSend);
         _socket = socket;
         _stream = stream;
         _receiveBuffer = received;
@@ -164,7 +164,7 @@ internal sealed partial class SocketTransport : Transport
             return;
         }
 
-        lock (_sendLock)
+        lock (SendLock)
         {
             CloseSendsLocked();
         }

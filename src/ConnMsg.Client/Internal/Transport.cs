@@ -7,6 +7,14 @@ namespace ConnMsg.Client.Internal;
 /// <remarks>Thread-safe: <see cref="TrySend"/> may be called from any thread at any time.</remarks>
 internal abstract class Transport
 {
+    protected Transport(int maxPendingSend) => Bound = new SendBound(maxPendingSend);
+
+    /// <summary>Guards the send queue and <see cref="Bound"/>.</summary>
+    protected Lock SendLock { get; } = new();
+
+    /// <summary>The bound on unsent bytes and its waiters; used under <see cref="SendLock"/>.</summary>
+    protected SendBound Bound { get; }
+
     /// <summary>Completes once the transport's loops have exited and it calls its sink no more.</summary>
     public abstract Task Completion { get; }
 
@@ -34,10 +42,28 @@ internal abstract class Transport
     public abstract bool TrySendUnbounded(OutboundMessage message);
 
     /// <summary>Payload bytes queued and not yet written to the socket (diagnostics and tests).</summary>
-    public abstract long PendingSendBytes { get; }
+    public long PendingSendBytes
+    {
+        get
+        {
+            lock (SendLock)
+            {
+                return Bound.PendingBytes;
+            }
+        }
+    }
 
     /// <summary>Senders waiting for room (diagnostics and tests).</summary>
-    public abstract int SendWaiterCount { get; }
+    public int SendWaiterCount
+    {
+        get
+        {
+            lock (SendLock)
+            {
+                return Bound.WaiterCount;
+            }
+        }
+    }
 
     /// <summary>Withdraws a waiter whose token fired, unless it was admitted or refused first.</summary>
     public abstract void CancelWaiter(SendWaiter waiter);
