@@ -23,17 +23,7 @@ public static class ConnMsgServiceCollectionExtensions
     public static ConnMsgBuilder AddConnMsg(this IServiceCollection services, Action<ConnMsgOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        OptionsBuilder<ConnMsgOptions> options = services.AddOptions<ConnMsgOptions>().BindConfiguration("ConnMsg");
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
-        options.Validate(o =>
-        {
-            o.Validate();
-            return true;
-        }).ValidateOnStart();
+        ValidatedOptions.Add(services, "ConnMsg", configure, static o => o.Validate());
 
         // Frames are parsed once whole, so the transport must be able to buffer the largest one.
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<ConnMsgOptions>>((socket, connmsg) =>

@@ -24,17 +24,7 @@ public static class ConnMsgTransportExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.ConfigureServices(services =>
         {
-            OptionsBuilder<ConnMsgTransportOptions> options = services.AddOptions<ConnMsgTransportOptions>().BindConfiguration("ConnMsg:Transport");
-            if (configure is not null)
-            {
-                options.Configure(configure);
-            }
-
-            options.Validate(o =>
-            {
-                o.Validate();
-                return true;
-            }).ValidateOnStart();
+            OptionsBuilder<ConnMsgTransportOptions> options = ValidatedOptions.Add(services, "ConnMsg:Transport", configure, static o => o.Validate());
 
             // Frames are parsed once whole, so the transport must be able to buffer the largest one.
             options.Configure<IOptions<ConnMsgOptions>>((transport, connmsg) =>

@@ -258,16 +258,8 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
                 return;
             }
 
-            if (Observe(wait) is Exception error)
+            if (CompleteIfReady(Observe(wait)))
             {
-                _error ??= error;
-                CompleteOwned();
-                return;
-            }
-
-            if (TryReceive())
-            {
-                CompleteOwned();
                 return;
             }
         }
@@ -286,20 +278,27 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
             return;
         }
 
-        if (error is not null)
+        if (!CompleteIfReady(error))
         {
-            _error ??= error;
-            CompleteOwned();
-            return;
+            Pump();
+        }
+    }
+
+    // Completes the read once the socket was readable: with the wait's error, or with what a receive found. False
+    // when the receive found nothing after all, and the read must wait again.
+    private bool CompleteIfReady(Exception? waitError)
+    {
+        if (waitError is not null)
+        {
+            _error ??= waitError;
+        }
+        else if (!TryReceive())
+        {
+            return false;
         }
 
-        if (TryReceive())
-        {
-            CompleteOwned();
-            return;
-        }
-
-        Pump();
+        CompleteOwned();
+        return true;
     }
 
     private Exception? Observe(ValueTask<int> wait)

@@ -36,7 +36,7 @@ public sealed class TestServer : IAsyncDisposable
     public IConnMsgServer Server => App.Services.GetRequiredService<IConnMsgServer>();
 
     public static async Task<TestServer> StartAsync(Action<ConnMsgOptions>? options = null, Action<ConnMsgBuilder>? configure = null, bool demo = true,
-        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? listen = null)
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? listen = null, string? transport = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -49,7 +49,7 @@ public sealed class TestServer : IAsyncDisposable
         }));
         // The suite runs over Kestrel's socket transport, as the gateway does by default; CONNMSG_TEST_TRANSPORT=connmsg
         // runs it over ConnMsg's (test.sh runs it both ways).
-        if (Environment.GetEnvironmentVariable("CONNMSG_TEST_TRANSPORT") is "connmsg")
+        if ((transport ?? Environment.GetEnvironmentVariable("CONNMSG_TEST_TRANSPORT")) is "connmsg")
         {
             builder.WebHost.UseConnMsgTransport();
         }
