@@ -10,12 +10,8 @@ public sealed class SocketSenderTests
     [Fact]
     public async Task ASendDeliversEveryByteAndTheReturnedSenderForgetsTheBuffer()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        using Socket server = await listener.AcceptAsync();
+        (Socket client, Socket server) = await ConnectedPairAsync();
+        using Socket c = client, s = server;
 
         byte[] data = new byte[100_000];
         Random.Shared.NextBytes(data);
@@ -42,17 +38,23 @@ public sealed class SocketSenderTests
     [Fact]
     public async Task ASendOnAClosedSocketFailsWithTheSocketError()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(listener.LocalEndPoint!);
-        using Socket server = await listener.AcceptAsync();
+        (Socket client, Socket server) = await ConnectedPairAsync();
+        using Socket c = client, s = server;
         server.Shutdown(SocketShutdown.Send);
 
         SocketSender sender = SocketSender.Rent();
         var error = await Assert.ThrowsAsync<SocketException>(async () => await sender.SendAsync(server, new byte[10]));
         Assert.Equal(SocketError.Shutdown, error.SocketErrorCode);
         sender.Return();
+    }
+
+    private static async Task<(Socket Client, Socket Server)> ConnectedPairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        return (client, await listener.AcceptAsync());
     }
 }
