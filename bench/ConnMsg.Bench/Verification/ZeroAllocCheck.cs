@@ -189,6 +189,13 @@ internal static class ZeroAllocCheck
             return (() => b.OnTextMessage(), b.Cleanup);
         });
 
+        yield return new("Socket transport: peer send -> read -> write + flush -> peer receive (64 B)", 20_000, () =>
+        {
+            var b = new TransportBenchmarks();
+            b.Setup();
+            return (() => b.RoundTrip(), b.Cleanup);
+        });
+
         foreach (int size in new[] { 64, 4096 })
         {
             yield return new($"Codec round trip, ConnMsg server ({size} B)", Iterations, () =>
