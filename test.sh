@@ -17,4 +17,7 @@ fi
 
 cd tests/js
 [ -d node_modules ] || npm ci --no-audit --no-fund
-CONNMSG_GATEWAY_DLL="${CONNMSG_GATEWAY_DLL:-$PWD/../../src/ConnMsg.Gateway/bin/Debug/net10.0/ConnMsg.Gateway.dll}" npm test
+export CONNMSG_GATEWAY_DLL="${CONNMSG_GATEWAY_DLL:-$PWD/../../src/ConnMsg.Gateway/bin/Debug/net10.0/ConnMsg.Gateway.dll}"
+npm test
+# Node's ws and Chromium again, against the gateway over ConnMsg's own socket transport.
+Gateway__Transport=connmsg npm test
