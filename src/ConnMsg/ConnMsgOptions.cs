@@ -51,6 +51,18 @@ public sealed class ConnMsgOptions
     /// <summary>Indications kept per history topic. Default 1000.</summary>
     public int HistoryCapacity { get; set; } = 1000;
 
+    /// <summary>
+    /// History topics that may exist at once; publishing to or subscribing to a new one beyond is refused with
+    /// <c>overloaded</c>, since each keeps up to <see cref="HistoryCapacity"/> Inds. Default 10 000.
+    /// </summary>
+    public int MaxHistoryTopics { get; set; } = 10_000;
+
+    /// <summary>Time a history topic with no subscribers and no publish keeps its history before it is dropped. Default 1 h.</summary>
+    public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Topics one connection may be subscribed to at once; a <c>$subscribe</c> beyond is refused with <c>overloaded</c>. Default 1024.</summary>
+    public int MaxSubscriptionsPerConnection { get; set; } = 1024;
+
     internal void Validate()
     {
         if (string.IsNullOrEmpty(Path) || Path[0] != '/') throw new InvalidOperationException("ConnMsgOptions.Path must start with '/'.");
@@ -58,6 +70,9 @@ public sealed class ConnMsgOptions
         if (MaxInFlight < 1) throw new InvalidOperationException("ConnMsgOptions.MaxInFlight must be positive.");
         if (KeepAliveInterval <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.KeepAliveInterval must be positive.");
         if (HistoryCapacity < 1) throw new InvalidOperationException("ConnMsgOptions.HistoryCapacity must be positive.");
+        if (MaxHistoryTopics < 1) throw new InvalidOperationException("ConnMsgOptions.MaxHistoryTopics must be positive.");
+        if (HistoryRetention <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.HistoryRetention must be positive.");
+        if (MaxSubscriptionsPerConnection < 1) throw new InvalidOperationException("ConnMsgOptions.MaxSubscriptionsPerConnection must be positive.");
         if (MaxOutboundBytes < MaxMessageSize) throw new InvalidOperationException("ConnMsgOptions.MaxOutboundBytes must hold at least one message.");
     }
 }

@@ -9,9 +9,11 @@ internal sealed class ConnectionRegistry : IDisposable
 {
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
     private readonly Timer _timer;
+    private readonly Messaging.ConnMsgApplication _application;
 
-    public ConnectionRegistry(Microsoft.Extensions.Options.IOptions<ConnMsgOptions> options)
+    public ConnectionRegistry(Microsoft.Extensions.Options.IOptions<ConnMsgOptions> options, Messaging.ConnMsgApplication application)
     {
+        _application = application;
         ConnMsgOptions o = options.Value;
         // Tick often enough for the shortest timeout configured, at most once a second and at least every 20 ms.
         double shortest = Math.Min(Math.Min(o.KeepAliveInterval.TotalMilliseconds, o.RequestTimeout.TotalMilliseconds), o.CloseTimeout.TotalMilliseconds);
@@ -30,6 +32,8 @@ internal sealed class ConnectionRegistry : IDisposable
         {
             pair.Key.OnTick(now);
         }
+
+        _application.Topics.Sweep(now);
     }
 
     public void Dispose() => _timer.Dispose();

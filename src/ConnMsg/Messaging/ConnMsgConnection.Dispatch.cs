@@ -261,7 +261,16 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
                     return;
                 }
 
-                _app.Topics.Subscribe(this, topic, since, id);
+                if (!MaySubscribeMore(topic, _app.Options.MaxSubscriptionsPerConnection))
+                {
+                    Reject(id, RejectCodes.Overloaded, $"too many subscriptions (limit {_app.Options.MaxSubscriptionsPerConnection})");
+                    return;
+                }
+
+                if (!_app.Topics.Subscribe(this, topic, since, id))
+                {
+                    Reject(id, RejectCodes.Overloaded, $"too many history topics (limit {_app.Options.MaxHistoryTopics})");
+                }
             }
             else
             {

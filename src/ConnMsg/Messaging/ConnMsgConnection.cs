@@ -144,6 +144,28 @@ public sealed partial class ConnMsgConnection
         }
     }
 
+    /// <summary>Whether one more subscription fits under <paramref name="max"/>; one already held always does.</summary>
+    internal bool MaySubscribeMore(string topic, int max)
+    {
+        lock (_subscriptions)
+        {
+            if (_subscriptions.Count < max)
+            {
+                return true;
+            }
+
+            foreach (Topics.Topic held in _subscriptions)
+            {
+                if (held.Name == topic)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     internal bool RemoveSubscription(Topics.Topic topic)
     {
         lock (_subscriptions)

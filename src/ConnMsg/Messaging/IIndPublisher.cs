@@ -7,6 +7,10 @@ namespace ConnMsg.Messaging;
 public interface IIndPublisher
 {
     /// <summary>Publishes <paramref name="data"/> (one raw JSON value, or empty for none); returns the subscribers it reached.</summary>
+    /// <exception cref="ConnMsgRejectException">
+    /// With code <c>overloaded</c> when the topic would be a new history topic beyond <see cref="ConnMsgOptions.MaxHistoryTopics"/>;
+    /// thrown from a handler, it becomes that handler's <c>rej</c>.
+    /// </exception>
     ValueTask<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
     /// <summary>Publishes <paramref name="data"/> serialised with a source-generated <paramref name="typeInfo"/>.</summary>

@@ -18,10 +18,12 @@ internal sealed class Topic
     private ConnMsgConnection[] _subscribers = Array.Empty<ConnMsgConnection>();
     private int _count;
     private bool _retired;
+    private long _lastActivityMs;
 
     public Topic(string name, int historyCapacity)
     {
         Name = name;
+        _lastActivityMs = Environment.TickCount64;
         if (historyCapacity > 0)
         {
             _history = new HistoryRing(historyCapacity);
@@ -30,13 +32,21 @@ internal sealed class Topic
 
     public string Name { get; }
 
+    public bool KeepsHistory => _history is not null;
+
     public int SubscriberCount => Volatile.Read(ref _count);
 
-    /// <summary>Publishes one Ind; returns how many subscribers it was queued to.</summary>
+    /// <summary>Publishes one Ind; returns how many subscribers it was queued to, or -1 if the topic was retired.</summary>
     public int Publish(ReadOnlySpan<byte> data, bool validateData, Diagnostics.MessagingMetrics metrics)
     {
         lock (_lock)
         {
+            if (_retired)
+            {
+                return -1;
+            }
+
+            _lastActivityMs = Environment.TickCount64;
             long seq = _history is null ? 0 : _history.LastSeq + 1;
             OutboundFrame frame = MessageWriter.Ind(Name, seq, data, validateData);
             int delivered = 0;
@@ -129,6 +139,7 @@ internal sealed class Topic
                 Volatile.Write(ref _count, _count - 1);
             }
 
+            _lastActivityMs = Environment.TickCount64;
             if (_count == 0 && _history is null)
             {
                 _retired = true;
@@ -136,6 +147,21 @@ internal sealed class Topic
             }
 
             return false;
+        }
+    }
+
+    /// <summary>Retires a history topic nobody has subscribed to or published on for <paramref name="retentionMs"/>.</summary>
+    public bool TryRetireIdle(long nowMs, long retentionMs)
+    {
+        lock (_lock)
+        {
+            if (_retired || _count != 0 || nowMs - _lastActivityMs < retentionMs)
+            {
+                return false;
+            }
+
+            _retired = true;
+            return true;
         }
     }
 

@@ -4,11 +4,17 @@ using ConnMsg.Diagnostics;
 
 namespace ConnMsg.Messaging.Topics;
 
-/// <summary>All topics of the server, by name. Topics without history exist while they have subscribers.</summary>
+/// <summary>
+/// All topics of the server, by name. Topics without history exist while they have subscribers; history topics until
+/// they have had neither subscribers nor publishes for <see cref="ConnMsgOptions.HistoryRetention"/>, and at most
+/// <see cref="ConnMsgOptions.MaxHistoryTopics"/> of them at once.
+/// </summary>
 /// <remarks>Thread-safe.</remarks>
 internal sealed class TopicRegistry
 {
     private readonly ConcurrentDictionary<string, Topic> _topics = new(StringComparer.Ordinal);
+    private int _historyTopics;
+    private long _nextSweepMs;
     private readonly ConcurrentDictionary<string, Topic>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly ConnMsgOptions _options;
     private readonly MessagingMetrics _metrics;
@@ -33,22 +39,43 @@ internal sealed class TopicRegistry
         return false;
     }
 
-    /// <summary>Publishes raw JSON <paramref name="data"/> on <paramref name="topic"/>; returns the subscribers reached.</summary>
+    /// <summary>History topics that exist now.</summary>
+    public int HistoryTopicCount => Volatile.Read(ref _historyTopics);
+
+    /// <summary>Whether a topic of that name exists now (for tests and diagnostics).</summary>
+    public bool Exists(string topic) => _topics.ContainsKey(topic);
+
+    /// <summary>
+    /// Publishes raw JSON <paramref name="data"/> on <paramref name="topic"/>; returns the subscribers reached.
+    /// Throws <see cref="ConnMsgRejectException"/> (<c>overloaded</c>) when it would create a history topic beyond the limit.
+    /// </summary>
     public int Publish(ReadOnlySpan<char> topic, ReadOnlySpan<byte> data, bool validateData)
     {
-        if (!_byChars.TryGetValue(topic, out Topic? t))
+        while (true)
         {
-            if (!KeepsHistory(topic))
+            if (!_byChars.TryGetValue(topic, out Topic? t))
             {
-                _metrics.IndPublished(0, 0);
-                return 0; // nobody listens, and nothing is kept
+                if (!KeepsHistory(topic))
+                {
+                    _metrics.IndPublished(0, 0);
+                    return 0; // nobody listens, and nothing is kept
+                }
+
+                if (!TryGetOrCreate(topic.ToString(), history: true, out t))
+                {
+                    throw TooManyHistoryTopics();
+                }
             }
 
-            string name = topic.ToString();
-            t = _topics.GetOrAdd(name, n => new Topic(n, _options.HistoryCapacity));
-        }
+            int reached = t.Publish(data, validateData, _metrics);
+            if (reached >= 0)
+            {
+                return reached;
+            }
 
-        return t.Publish(data, validateData, _metrics);
+            // Retired between lookup and publish: take out the stale entry and publish on a fresh topic.
+            Remove(t);
+        }
     }
 
     /// <summary>Publishes on a topic named by its UTF-8 bytes (as read from a request).</summary>
@@ -59,18 +86,23 @@ internal sealed class TopicRegistry
         return Publish(chars[..n], data, validateData);
     }
 
-    public void Subscribe(ConnMsgConnection connection, string topic, long? since, ReadOnlySpan<byte> rawId)
+    /// <summary>Subscribes (and confirms); false when that would create a history topic beyond the limit.</summary>
+    public bool Subscribe(ConnMsgConnection connection, string topic, long? since, ReadOnlySpan<byte> rawId)
     {
         while (true)
         {
-            Topic t = _topics.GetOrAdd(topic, n => new Topic(n, KeepsHistory(n) ? _options.HistoryCapacity : 0));
+            if (!TryGetOrCreate(topic, KeepsHistory(topic), out Topic? t))
+            {
+                return false;
+            }
+
             if (t.TrySubscribe(connection, since, rawId))
             {
-                return;
+                return true;
             }
 
             // The topic was retired between lookup and subscribe: take out the stale entry and try with a fresh one.
-            _topics.TryRemove(new KeyValuePair<string, Topic>(topic, t));
+            Remove(t);
         }
     }
 
@@ -87,9 +119,67 @@ internal sealed class TopicRegistry
     {
         if (topic.RemoveSubscriber(connection))
         {
-            _topics.TryRemove(new KeyValuePair<string, Topic>(topic.Name, topic));
+            Remove(topic);
         }
     }
+
+    /// <summary>
+    /// Retires history topics idle for <see cref="ConnMsgOptions.HistoryRetention"/>; called by the server's ticker,
+    /// it walks the topics at most every quarter of the retention (and at least every 10 s).
+    /// </summary>
+    public void Sweep(long nowMs)
+    {
+        if (nowMs < Volatile.Read(ref _nextSweepMs) || Volatile.Read(ref _historyTopics) == 0)
+        {
+            return;
+        }
+
+        long retentionMs = (long)_options.HistoryRetention.TotalMilliseconds;
+        Volatile.Write(ref _nextSweepMs, nowMs + Math.Clamp(retentionMs / 4, 1, 10_000));
+        foreach (KeyValuePair<string, Topic> pair in _topics)
+        {
+            if (pair.Value.KeepsHistory && pair.Value.TryRetireIdle(nowMs, retentionMs))
+            {
+                Remove(pair.Value);
+            }
+        }
+    }
+
+    private bool TryGetOrCreate(string name, bool history, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Topic? topic)
+    {
+        if (_topics.TryGetValue(name, out topic))
+        {
+            return true;
+        }
+
+        // Count first, so that racing creators cannot pass the limit together.
+        if (history && Interlocked.Increment(ref _historyTopics) > _options.MaxHistoryTopics)
+        {
+            Interlocked.Decrement(ref _historyTopics);
+            topic = null;
+            return false;
+        }
+
+        var created = new Topic(name, history ? _options.HistoryCapacity : 0);
+        topic = _topics.GetOrAdd(name, created);
+        if (history && !ReferenceEquals(topic, created))
+        {
+            Interlocked.Decrement(ref _historyTopics);
+        }
+
+        return true;
+    }
+
+    private void Remove(Topic topic)
+    {
+        if (_topics.TryRemove(new KeyValuePair<string, Topic>(topic.Name, topic)) && topic.KeepsHistory)
+        {
+            Interlocked.Decrement(ref _historyTopics);
+        }
+    }
+
+    private ConnMsgRejectException TooManyHistoryTopics() =>
+        new(RejectCodes.Overloaded, $"too many history topics (limit {_options.MaxHistoryTopics})");
 
     /// <summary>Subscriber count of a topic, 0 when it does not exist.</summary>
     public int SubscriberCount(string topic) => _topics.TryGetValue(topic, out Topic? t) ? t.SubscriberCount : 0;

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using ConnMsg.Messaging;
+using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Messaging.Support;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ConnMsg.Tests.Messaging;
+
+/// <summary>
+/// Topics are created by the network's requests, so their number and what they keep are bounded: subscriptions per
+/// connection, history topics per server, and how long an unused history topic keeps its Inds.
+/// </summary>
+public sealed class TopicLimitTests
+{
+    [Fact]
+    public async Task ASubscriptionBeyondTheConnectionsLimitIsRejectedAsOverloadedWhileHeldOnesStillConfirm()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o.MaxSubscriptionsPerConnection = 3);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        foreach (string topic in new[] { "a", "b", "c" })
+        {
+            await client.SubscribeAsync(topic);
+        }
+
+        JsonElement refused = await client.AnswerAsync("""{"type":"req","id":4,"op":"$subscribe","data":{"topic":"d"}}""");
+        refused.AssertRej("overloaded", "4");
+        Assert.Contains("limit 3", refused.Str("reason"));
+        Assert.Equal(0, server.Server.SubscriberCount("d"));
+
+        await client.SubscribeAsync("b"); // already held: no new subscription, so it fits
+        JsonElement left = await client.AnswerAsync("""{"type":"req","id":5,"op":"$unsubscribe","data":{"topic":"a"}}""");
+        Assert.Equal("cfm", left.Type());
+        await client.SubscribeAsync("d");
+        Assert.Equal(1, server.Server.SubscriberCount("d"));
+    }
+
+    [Fact]
+    public async Task PublishingOrSubscribingToANewHistoryTopicBeyondTheLimitIsRejectedAsOverloaded()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o.MaxHistoryTopics = 2);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.PublishAsync("history.one", "1");
+        await client.SubscribeAsync("history.two");
+
+        JsonElement publish = await client.AnswerAsync("""{"type":"req","id":"p3","op":"publish","data":{"topic":"history.three","data":3}}""");
+        publish.AssertRej("overloaded", "\"p3\"");
+        Assert.Contains("history topics", publish.Str("reason"));
+        JsonElement subscribe = await client.AnswerAsync("""{"type":"req","id":"s3","op":"$subscribe","data":{"topic":"history.three"}}""");
+        subscribe.AssertRej("overloaded", "\"s3\"");
+
+        // The existing ones are unaffected, and topics without history are not counted.
+        await client.PublishAsync("history.one", "2");
+        await client.SubscribeAsync("plain");
+        Assert.Equal(2, server.App.Services.GetRequiredService<ConnMsgApplication>().Topics.HistoryTopicCount);
+    }
+
+    [Fact]
+    public async Task AHistoryTopicWithNoSubscriberAndNoPublishForTheRetentionIsDroppedAndStartsAfreshAfterwards()
+    {
+        await using TestServer server = await TestServer.StartAsync(o =>
+        {
+            o.MaxHistoryTopics = 2;
+            o.HistoryRetention = TimeSpan.FromHours(1);
+        });
+        var topics = server.App.Services.GetRequiredService<ConnMsgApplication>().Topics;
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.PublishAsync("history.kept", "1");
+        await client.PublishAsync("history.kept", "2");
+        await client.SubscribeAsync("history.watched");
+        Assert.True(topics.Exists("history.kept"));
+
+        // The sweep is driven with the clock as it will read an hour from now; the watched topic has a subscriber.
+        topics.Sweep(Environment.TickCount64 + (long)TimeSpan.FromHours(1).TotalMilliseconds);
+        Assert.False(topics.Exists("history.kept"));
+        Assert.True(topics.Exists("history.watched"));
+        Assert.Equal(1, topics.HistoryTopicCount); // its place under MaxHistoryTopics is free again
+
+        // Its history went with it: a late subscriber learns that recovery is impossible, and the sequence restarts.
+        JsonElement late = await client.SubscribeAsync("history.kept", since: 1);
+        Assert.False(late.GetProperty("recovered").GetBoolean());
+        Assert.Equal(0, late.GetProperty("seq").GetInt64());
+    }
+
+    [Fact]
+    public async Task AHistoryTopicStillInUseIsNotDroppedBeforeTheRetention()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        var topics = server.App.Services.GetRequiredService<ConnMsgApplication>().Topics;
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.PublishAsync("history.recent", "1");
+
+        topics.Sweep(Environment.TickCount64 + (long)TimeSpan.FromMinutes(59).TotalMilliseconds);
+        Assert.True(topics.Exists("history.recent"));
+    }
+}
