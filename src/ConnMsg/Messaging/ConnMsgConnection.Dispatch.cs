@@ -269,7 +269,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
                 if (!_app.Topics.Subscribe(this, topic, since, id))
                 {
-                    Reject(id, RejectCodes.Overloaded, $"too many history topics (limit {_app.Options.MaxHistoryTopics})");
+                    Reject(id, RejectCodes.Overloaded, _app.Topics.TooManyHistoryTopicsReason);
                 }
             }
             else

@@ -28,8 +28,8 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
     private EndPoint? _remoteEndPoint;
     private CancellationTokenSource? _closed;
     private int _closedSignaled;
-    private int _aborted;
-    private volatile ConnectionAbortedException? _abortReason;
+    // Set once, by the first Abort: it marks the connection aborted and is what failed reads report.
+    private ConnectionAbortedException? _abortReason;
     private int _disposed;
 
     public SocketConnection(Socket socket, int maxReadBufferSize)
@@ -117,12 +117,12 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
     /// <inheritdoc />
     public override void Abort(ConnectionAbortedException abortReason)
     {
-        if (Interlocked.Exchange(ref _aborted, 1) != 0)
+        abortReason ??= new ConnectionAbortedException("The connection was aborted.");
+        if (Interlocked.CompareExchange(ref _abortReason, abortReason, null) is not null)
         {
             return;
         }
 
-        _abortReason = abortReason;
         // Shut both directions first so the peer gets a FIN rather than whatever closing a socket with unread data sends;
         // closing then fails any pending receive or send, which report the abort reason.
         try
@@ -145,7 +145,7 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
             return default;
         }
 
-        if (Volatile.Read(ref _aborted) == 0)
+        if (Volatile.Read(ref _abortReason) is null)
         {
             try
             {
@@ -166,7 +166,7 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
     /// <summary>What a failed socket operation means to the reader or writer: an abort, a reset, or an I/O error.</summary>
     internal Exception TranslateError(Exception error)
     {
-        if (_abortReason is ConnectionAbortedException reason)
+        if (Volatile.Read(ref _abortReason) is ConnectionAbortedException reason)
         {
             return reason;
         }

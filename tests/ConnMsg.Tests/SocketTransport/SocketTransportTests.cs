@@ -360,7 +360,8 @@ public sealed class SocketTransportTests : IAsyncLifetime
     public void ConnectionIdsAreUniquePerConnection()
     {
         Assert.StartsWith("cm-", _connection.ConnectionId);
-        var other = new SocketConnection(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), 4096);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var other = new SocketConnection(socket, 4096);
         Assert.NotEqual(_connection.ConnectionId, other.ConnectionId);
     }
 

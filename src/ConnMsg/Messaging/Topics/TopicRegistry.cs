@@ -63,7 +63,7 @@ internal sealed class TopicRegistry
 
                 if (!TryGetOrCreate(topic.ToString(), history: true, out t))
                 {
-                    throw TooManyHistoryTopics();
+                    throw new ConnMsgRejectException(RejectCodes.Overloaded, TooManyHistoryTopicsReason);
                 }
             }
 
@@ -178,8 +178,8 @@ internal sealed class TopicRegistry
         }
     }
 
-    private ConnMsgRejectException TooManyHistoryTopics() =>
-        new(RejectCodes.Overloaded, $"too many history topics (limit {_options.MaxHistoryTopics})");
+    /// <summary>The reason of the <c>overloaded</c> refusal of a new history topic beyond the limit.</summary>
+    public string TooManyHistoryTopicsReason => $"too many history topics (limit {_options.MaxHistoryTopics})";
 
     /// <summary>Subscriber count of a topic, 0 when it does not exist.</summary>
     public int SubscriberCount(string topic) => _topics.TryGetValue(topic, out Topic? t) ? t.SubscriberCount : 0;
