@@ -77,14 +77,26 @@ public sealed class ConnectScenario : Scenario
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Warm-up churns short-lived connections so that the handshake paths of both sides are jitted and
-        // the pools are primed; capped so that a long warm-up cannot use up the ephemeral ports.
+        // the pools are primed; capped so that a long warm-up cannot use up the ephemeral ports. The churn is paced
+        // over the whole warm-up: run flat out, the budget was spent in the first second and the server then sat
+        // idle, so its handshake code was still tier-0 (and the JIT busy) during the measured storm.
         _churning = true;
         int budget = WarmupConnectCap;
+        int started = 0;
         int warmupWorkers = Math.Max(1, _parallel / 4);
+        long churnStart = Stopwatch.GetTimestamp();
+        double slotTicks = Options.WarmupSeconds * Stopwatch.Frequency / WarmupConnectCap;
         _warmup = Parallel.ForAsync(0, warmupWorkers, Workers(warmupWorkers, cancellationToken), async (_, ct) =>
         {
             while (_churning && Interlocked.Decrement(ref budget) >= 0)
             {
+                long due = churnStart + (long)(Interlocked.Increment(ref started) * slotTicks);
+                TimeSpan wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, ct);
+                }
+
                 long start = Stopwatch.GetTimestamp();
                 try
                 {
