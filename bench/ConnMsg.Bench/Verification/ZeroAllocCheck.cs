@@ -216,6 +216,13 @@ internal static class ZeroAllocCheck
                 return (() => b.Publish(), b.Cleanup);
             });
         }
+
+        yield return new("Fan-out burst: 16 publishes to 64 subscribers in one read batch", Math.Max(10, Iterations / 1024), () =>
+        {
+            var b = new FanoutBurstBenchmarks { Publishes = 16 };
+            b.Setup();
+            return (() => b.Burst(), b.Cleanup);
+        });
     }
 
     private static void Sync(ValueTask<int> pending)

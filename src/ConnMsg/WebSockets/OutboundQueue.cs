@@ -11,7 +11,7 @@ namespace ConnMsg.WebSockets;
 /// and a connection that has never queued anything holds no array at all: a <see cref="System.Collections.Concurrent.ConcurrentQueue{T}"/>
 /// allocates a 32-slot segment (~770 B) up front, which is most of what an idle connection costs.
 /// The lock is this object's own monitor (the queue is private to its connection and never exposed), which costs no
-/// extra object per connection. Thread-safety: <see cref="TryEnqueue"/>, <see cref="IsEmpty"/>,
+/// extra object per connection. Thread-safety: <see cref="TryEnqueue"/>,
 /// <see cref="IsEmptyAfter"/> and <see cref="DropAll"/> from any thread; <see cref="TakeAll"/> only by the connection's current drainer.
 /// </remarks>
 internal sealed class OutboundQueue
@@ -23,22 +23,21 @@ internal sealed class OutboundQueue
     private int _count;
     private long _bytes;
 
-    /// <summary>Whether nothing is queued (a snapshot, for a caller that has fenced since it last changed a flag producers read).</summary>
-    public bool IsEmpty => Volatile.Read(ref _count) == 0;
-
     /// <summary>
     /// Appends <paramref name="frame"/> unless that would put more than <paramref name="limit"/> bytes in the queue
     /// (a close frame always fits); the queue then holds the caller's reference until it is taken or dropped.
-    /// <paramref name="flagSeen"/> is <paramref name="flag"/> as read inside the lock: a consumer that clears the flag
-    /// and then checks <see cref="IsEmptyAfter"/> cannot miss this frame, without a fence on this, the per-frame, path.
+    /// <paramref name="drainCovered"/> says whether <paramref name="readBatch"/> or <paramref name="drainState"/> was
+    /// set, as read inside the lock: a drain is then due that will take this frame, because whoever clears either flag
+    /// checks <see cref="IsEmptyAfter"/> afterwards and cannot miss it. Reading both here, rather than a fence or a
+    /// compare-exchange per frame, is what keeps the fan-out path to one lock per subscriber.
     /// </summary>
-    public bool TryEnqueue(OutboundFrame frame, long limit, ref int flag, out bool flagSeen)
+    public bool TryEnqueue(OutboundFrame frame, long limit, ref int readBatch, ref int drainState, out bool drainCovered)
     {
         lock (this)
         {
             if (_bytes + frame.Length > limit && !frame.IsClose)
             {
-                flagSeen = false;
+                drainCovered = false;
                 return false;
             }
 
@@ -50,12 +49,12 @@ internal sealed class OutboundQueue
             _pending[_count] = frame;
             _bytes += frame.Length;
             Volatile.Write(ref _count, _count + 1);
-            flagSeen = Volatile.Read(ref flag) != 0;
+            drainCovered = Volatile.Read(ref readBatch) != 0 || Volatile.Read(ref drainState) != 0;
             return true;
         }
     }
 
-    /// <summary>Whether nothing is queued, checked under the lock: pairs with the flag read of <see cref="TryEnqueue"/>.</summary>
+    /// <summary>Whether nothing is queued, checked under the lock: pairs with the flag reads of <see cref="TryEnqueue"/>.</summary>
     public bool IsEmptyAfter()
     {
         lock (this)

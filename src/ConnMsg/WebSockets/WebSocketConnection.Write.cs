@@ -30,16 +30,17 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
             return false;
         }
 
-        // The read-batch flag is read inside the queue's lock, and the read loop checks the queue under that lock after
-        // clearing the flag (DrainInlineAsync): one of the two always sees the other, with no fence per frame.
-        if (!_queue.TryEnqueue(frame, _options.MaxOutboundBytes, ref _inReadBatch, out bool inReadBatch))
+        // The read-batch flag and the drain state are read inside the queue's lock, and whoever clears either checks
+        // the queue under that lock afterwards (DrainInlineAsync, DrainOwnedAsync): one of the two always sees the
+        // other, so a frame queued behind a pending drain costs no fence or compare-exchange of its own.
+        if (!_queue.TryEnqueue(frame, _options.MaxOutboundBytes, ref _inReadBatch, ref _drainState, out bool drainCovered))
         {
             frame.Release();
             OnSlowConsumer();
             return false;
         }
 
-        if (!inReadBatch)
+        if (!drainCovered)
         {
             ScheduleDrain();
         }
@@ -149,11 +150,11 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 }
 
                 _metrics.FramesOut(frames, bytes);
-                // A full fence, not a release store: the emptiness check below must not be read before it is visible,
-                // or a producer that saw the drain as busy and a drainer that saw the queue as empty would strand a frame.
+                // Producers read _drainState inside the queue's lock, so the emptiness check after clearing it is
+                // taken under that lock too: a producer that saw the drain as busy queued before this check and is seen.
                 Interlocked.Exchange(ref _drainState, 0);
                 Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
-                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
+                if (_queue.IsEmptyAfter() || Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
                 {
                     return;
                 }
@@ -189,10 +190,10 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
 
         OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Close, payload[..length]);
-        _queue.TryEnqueue(frame, long.MaxValue, ref _inReadBatch, out bool inReadBatch);
+        _queue.TryEnqueue(frame, long.MaxValue, ref _inReadBatch, ref _drainState, out bool drainCovered);
         _metrics.CloseSent(code);
         Volatile.Write(ref _closeDeadlineMs, Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds);
-        if (!inReadBatch)
+        if (!drainCovered)
         {
             ScheduleDrain();
         }
