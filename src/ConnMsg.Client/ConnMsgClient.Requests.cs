@@ -101,7 +101,7 @@ public sealed partial class ConnMsgClient
     private Task<TResult> SendAsync<TState, TResult>(string op, TState state, DataWriter<TState>? data, PendingRequest<TResult> pending, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        Names.ThrowIfInvalid(op, Names.MaxOpBytes, nameof(op));
+        NameGuard.ThrowIfInvalid(op, NameGuard.MaxOpBytes, nameof(op));
         long id = NextId();
         pending.Id = id;
 

@@ -22,7 +22,7 @@ public sealed partial class ConnMsgClient
     /// <exception cref="InvalidOperationException">A handler for <paramref name="op"/> is already registered.</exception>
     public IDisposable OnRequest(string op, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<ReadOnlyMemory<byte>>> handler)
     {
-        Names.ThrowIfInvalid(op, Names.MaxOpBytes, nameof(op));
+        NameGuard.ThrowIfInvalid(op, NameGuard.MaxOpBytes, nameof(op));
         ArgumentNullException.ThrowIfNull(handler);
         if (!_handlers.TryAdd(op, handler))
         {

@@ -58,7 +58,7 @@ public sealed partial class ConnMsgClient
     private async Task<ConnMsgSubscription> SubscribeCoreAsync(string topic, Func<ConnMsgInd, CancellationToken, ValueTask>? handler, CancellationToken cancellationToken)
     {
         ThrowIfDisposed();
-        Names.ThrowIfInvalid(topic, Names.MaxTopicBytes, nameof(topic));
+        NameGuard.ThrowIfInvalid(topic, NameGuard.MaxTopicBytes, nameof(topic));
         var subscription = new ConnMsgSubscription(this, topic, handler, _logger);
 
         // Register locally before asking the server: Inds may arrive before the cfm, and none may be lost.

@@ -23,7 +23,7 @@ public sealed class ConnMsgBuilder
     /// <summary>Maps <paramref name="op"/> to a raw handler: the fastest path, with the request's data as raw JSON.</summary>
     public ConnMsgBuilder MapRequest(string op, ConnMsgRequestHandler handler)
     {
-        if (!Names.IsValid(op, 128, allowReserved: false))
+        if (!Names.IsValid(op, Names.MaxOpBytes, allowReserved: false))
         {
             throw new ArgumentException("op must be 1..128 characters of A-Z a-z 0-9 . _ - : / (names starting with $ are reserved).", nameof(op));
         }

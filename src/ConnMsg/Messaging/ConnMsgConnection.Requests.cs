@@ -20,7 +20,7 @@ public sealed partial class ConnMsgConnection
     /// <exception cref="OperationCanceledException">Cancelled, or the connection closed before the answer.</exception>
     public async Task<byte[]> RequestAsync(string op, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
-        if (!Names.IsValid(op, 128, allowReserved: false))
+        if (!Names.IsValid(op, Names.MaxOpBytes, allowReserved: false))
         {
             throw new ArgumentException("op must be 1..128 characters of A-Z a-z 0-9 . _ - : /.", nameof(op));
         }

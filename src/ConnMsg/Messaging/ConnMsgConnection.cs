@@ -186,7 +186,7 @@ public sealed partial class ConnMsgConnection
 
     private static void ValidateTopic(string topic)
     {
-        if (!Names.IsValid(topic, 256, allowReserved: true))
+        if (!Names.IsValid(topic, Names.MaxTopicBytes, allowReserved: true))
         {
             throw new ArgumentException("A topic is 1..256 characters of A-Z a-z 0-9 . _ - : /.", nameof(topic));
         }

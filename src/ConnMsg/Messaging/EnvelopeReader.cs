@@ -86,7 +86,7 @@ internal static class EnvelopeReader
             else if (reader.ValueTextEquals("op"u8))
             {
                 reader.Read();
-                if (seenOp || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, 128, allowReserved: true))
+                if (seenOp || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, Names.MaxOpBytes, allowReserved: true))
                 {
                     error ??= "op must be 1..128 characters of A-Z a-z 0-9 . _ - : /";
                     reader.Skip();
@@ -139,7 +139,7 @@ internal static class EnvelopeReader
             else if (reader.ValueTextEquals("topic"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Names.IsValid(reader.ValueSpan, 256, allowReserved: true))
+                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Names.IsValid(reader.ValueSpan, Names.MaxTopicBytes, allowReserved: true))
                 {
                     e.Topic = SliceOfString(ref reader);
                 }

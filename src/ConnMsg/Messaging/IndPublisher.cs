@@ -13,7 +13,7 @@ internal sealed class IndPublisher : IIndPublisher
     public ValueTask<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!Names.IsValid(topic, 256, allowReserved: false))
+        if (!Names.IsValid(topic, Names.MaxTopicBytes, allowReserved: false))
         {
             throw new ArgumentException("A topic is 1..256 characters of A-Z a-z 0-9 . _ - : /.", nameof(topic));
         }

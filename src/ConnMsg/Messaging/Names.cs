@@ -1,8 +1,15 @@
 namespace ConnMsg.Messaging;
 
 /// <summary>Character rules of PROTOCOL.md §3 for op and topic names, and reject codes.</summary>
+/// <remarks>The client compiles this same file in (ConnMsg.Client.csproj), so both sides apply one rule.</remarks>
 internal static class Names
 {
+    /// <summary>The longest <c>op</c>, in bytes (PROTOCOL.md §3).</summary>
+    public const int MaxOpBytes = 128;
+
+    /// <summary>The longest <c>topic</c>, in bytes (PROTOCOL.md §3).</summary>
+    public const int MaxTopicBytes = 256;
+
     /// <summary>1…<paramref name="maxBytes"/> bytes of <c>A-Z a-z 0-9 . _ - : /</c>, optionally led by the reserved <c>$</c>.</summary>
     public static bool IsValid(ReadOnlySpan<byte> name, int maxBytes, bool allowReserved)
     {

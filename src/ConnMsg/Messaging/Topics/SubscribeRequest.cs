@@ -30,7 +30,7 @@ internal static class SubscribeRequest
             if (reader.ValueTextEquals("topic"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, 256, allowReserved: true))
+                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, Names.MaxTopicBytes, allowReserved: true))
                 {
                     error = "topic must be 1..256 characters of A-Z a-z 0-9 . _ - : /";
                     return false;
