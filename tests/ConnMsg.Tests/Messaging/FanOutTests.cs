@@ -1,6 +1,9 @@
+using System.Text;
 using System.Text.Json;
+using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConnMsg.Tests.Messaging;
 
@@ -127,5 +130,31 @@ public sealed class FanOutTests
                 await c.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task AnIndQueuedWhileTheDrainBeforeItFinishesIsStillDelivered()
+    {
+        // Published from application code (not a read batch), each first Ind of a round starts a drain on the thread
+        // pool, and the second lands while that drain is writing, finishing or gone. Nothing published after it could
+        // rescue the second if it were stranded, so the round would wait for it in vain.
+        const int rounds = 3000;
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("drain.race");
+        IIndPublisher publisher = server.App.Services.GetRequiredService<IIndPublisher>();
+        byte[] first = Encoding.UTF8.GetBytes("1"), second = Encoding.UTF8.GetBytes("2");
+
+        for (int round = 0; round < rounds; round++)
+        {
+            Assert.Equal(1, await publisher.PublishAsync("drain.race", first));
+            Thread.SpinWait(round % 200); // walks the second publish across the first one's drain
+            Assert.Equal(1, await publisher.PublishAsync("drain.race", second));
+
+            List<JsonElement> inds = await subscriber.ReceiveIndsAsync(2);
+            Assert.Equal(["1", "2"], inds.Select(i => i.Raw("data")));
+        }
+
+        await subscriber.AssertNothingElseArrivesAsync();
     }
 }
