@@ -167,7 +167,8 @@ public sealed class RequestTests
         Assert.Throws<ArgumentException>(() => { _ = client.RequestAsync("has space", Json("1")); });
         Assert.Throws<ArgumentException>(() => { _ = client.RequestAsync(new string('a', 129), Json("1")); });
         Assert.Throws<ArgumentException>(() => { _ = client.RequestAsync("$", Json("1")); });
-        Assert.Throws<ArgumentException>(() => { _ = client.RequestAsync("caf\u00e9", Json("1")); });
+        var nonAscii = Assert.Throws<ArgumentException>(() => { _ = client.RequestAsync("caf\u00e9", Json("1")); });
+        Assert.Contains("contains '\u00e9'", nonAscii.Message);
         Assert.Equal("1", Text(await client.RequestAsync("echo", Json("1")).Within()));
     }
 

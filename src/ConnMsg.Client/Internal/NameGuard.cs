@@ -25,6 +25,15 @@ internal static class NameGuard
             throw new ArgumentException($"Must be 1 to {maxBytes} characters.", paramName);
         }
 
-        throw new ArgumentException($"'{name}' is not a valid name: names may use only A-Z a-z 0-9 . _ - : / (after an optional leading $)", paramName);
+        // Name the offending character (the error path only, so a string per character is fine).
+        for (int i = name[0] == '$' ? 1 : 0; i < name.Length; i++)
+        {
+            if (!Names.IsValid(name[i].ToString(), 1, allowReserved: false))
+            {
+                throw new ArgumentException($"'{name}' contains '{name[i]}'; names may use only A-Z a-z 0-9 . _ - : /", paramName);
+            }
+        }
+
+        throw new ArgumentException($"'{name}' is not a valid name: '$' must be followed by a name", paramName);
     }
 }
