@@ -163,10 +163,13 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
         return default;
     }
 
+    /// <summary>The reason of the first <see cref="Abort(ConnectionAbortedException)"/>, or null while not aborted.</summary>
+    internal ConnectionAbortedException? AbortReason => Volatile.Read(ref _abortReason);
+
     /// <summary>What a failed socket operation means to the reader or writer: an abort, a reset, or an I/O error.</summary>
     internal Exception TranslateError(Exception error)
     {
-        if (Volatile.Read(ref _abortReason) is ConnectionAbortedException reason)
+        if (AbortReason is ConnectionAbortedException reason)
         {
             return reason;
         }

@@ -360,7 +360,16 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
 
         if (received == 0)
         {
-            _eof = true;
+            // Abort shuts the socket down before it closes it, so an end read in between is the abort's, not the peer's.
+            if (_connection.AbortReason is ConnectionAbortedException aborted)
+            {
+                _error ??= aborted;
+            }
+            else
+            {
+                _eof = true;
+            }
+
             _lastReceiveFilled = false;
             _connection.OnReceiveEnded();
             return true;
