@@ -1,8 +1,6 @@
-using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using ConnMsg.Bench.Infrastructure;
 using ConnMsg.Messaging;
-using ConnMsg.WebSockets;
 
 namespace ConnMsg.Bench.Benchmarks;
 
@@ -15,11 +13,7 @@ namespace ConnMsg.Bench.Benchmarks;
 [MemoryDiagnoser]
 public class FanoutBenchmarks
 {
-    private const string Topic = "bench.prices";
-    private InMemoryServer _server = null!;
-    private InMemoryConnection[] _subscribers = [];
-    private PipeReader[] _readers = [];
-    private IIndPublisher _publisher = null!;
+    private InMemorySubscribers _subscribers = null!;
     private ReadOnlyMemory<byte> _data;
     private long _frameLength;
 
@@ -29,27 +23,9 @@ public class FanoutBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _server = new InMemoryServer();
         _data = Payloads.SmallData;
-        _subscribers = new InMemoryConnection[Subscribers];
-        _readers = new PipeReader[Subscribers];
-        for (int i = 0; i < Subscribers; i++)
-        {
-            InMemoryConnection c = _server.OpenSession($"sub-{i}");
-            c.Session!.Subscribe(Topic);
-            _subscribers[i] = c;
-            _readers[i] = c.Client.Input;
-        }
-
-        foreach (PipeReader reader in _readers)
-        {
-            PipeDrain.DrainAtLeast(reader, 1); // the $session Ind, written in one flush
-        }
-
-        OutboundFrame frame = MessageWriter.Ind(Topic, 0, _data.Span, validateData: false);
-        _frameLength = frame.Length;
-        frame.Release();
-        _publisher = new IndPublisher(_server.App);
+        _subscribers = new InMemorySubscribers("bench.prices", Subscribers);
+        _frameLength = _subscribers.IndLength(_data.Span);
         if (Publish() != Subscribers)
         {
             throw new InvalidOperationException("the publish did not reach every subscriber");
@@ -57,26 +33,13 @@ public class FanoutBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        foreach (InMemoryConnection c in _subscribers)
-        {
-            c.Close();
-        }
-
-        _server.Dispose();
-    }
+    public void Cleanup() => _subscribers.Dispose();
 
     [Benchmark(Description = "IIndPublisher.PublishAsync + delivery to all")]
     public int Publish()
     {
-        ValueTask<int> publish = _publisher.PublishAsync(Topic, _data);
-        int delivered = publish.IsCompletedSuccessfully ? publish.Result : publish.AsTask().GetAwaiter().GetResult();
-        foreach (PipeReader reader in _readers)
-        {
-            PipeDrain.DrainAtLeast(reader, _frameLength);
-        }
-
+        int delivered = _subscribers.Publish(_data);
+        _subscribers.DrainAll(_frameLength);
         return delivered;
     }
 }

@@ -1,7 +1,5 @@
-using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using ConnMsg.Bench.Infrastructure;
-using ConnMsg.Messaging;
 using ConnMsg.WebSockets;
 
 namespace ConnMsg.Bench.Benchmarks;
@@ -16,12 +14,8 @@ namespace ConnMsg.Bench.Benchmarks;
 [MemoryDiagnoser]
 public class FanoutBurstBenchmarks
 {
-    private const string Topic = "bench.burst";
     private const int Subscribers = DeferredDrains.ChunkSize;
-    private InMemoryServer _server = null!;
-    private InMemoryConnection[] _subscribers = [];
-    private PipeReader[] _readers = [];
-    private IIndPublisher _publisher = null!;
+    private InMemorySubscribers _subscribers = null!;
     private ReadOnlyMemory<byte> _data;
     private long _burstLength;
 
@@ -32,27 +26,9 @@ public class FanoutBurstBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _server = new InMemoryServer();
         _data = Payloads.SmallData;
-        _subscribers = new InMemoryConnection[Subscribers];
-        _readers = new PipeReader[Subscribers];
-        for (int i = 0; i < Subscribers; i++)
-        {
-            InMemoryConnection c = _server.OpenSession($"burst-{i}");
-            c.Session!.Subscribe(Topic);
-            _subscribers[i] = c;
-            _readers[i] = c.Client.Input;
-        }
-
-        foreach (PipeReader reader in _readers)
-        {
-            PipeDrain.DrainAtLeast(reader, 1); // the $session Ind, written in one flush
-        }
-
-        OutboundFrame frame = MessageWriter.Ind(Topic, 0, _data.Span, validateData: false);
-        _burstLength = frame.Length * (long)Publishes;
-        frame.Release();
-        _publisher = new IndPublisher(_server.App);
+        _subscribers = new InMemorySubscribers("bench.burst", Subscribers);
+        _burstLength = _subscribers.IndLength(_data.Span) * Publishes;
         if (Burst() != Subscribers * Publishes)
         {
             throw new InvalidOperationException("the burst did not reach every subscriber");
@@ -60,15 +36,7 @@ public class FanoutBurstBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        foreach (InMemoryConnection c in _subscribers)
-        {
-            c.Close();
-        }
-
-        _server.Dispose();
-    }
+    public void Cleanup() => _subscribers.Dispose();
 
     [Benchmark(Description = "16 publishes to 64 subscribers in one read batch + delivery")]
     public int Burst()
@@ -79,8 +47,7 @@ public class FanoutBurstBenchmarks
         {
             for (int i = 0; i < Publishes; i++)
             {
-                ValueTask<int> publish = _publisher.PublishAsync(Topic, _data);
-                delivered += publish.IsCompletedSuccessfully ? publish.Result : publish.AsTask().GetAwaiter().GetResult();
+                delivered += _subscribers.Publish(_data);
             }
         }
         finally
@@ -88,11 +55,7 @@ public class FanoutBurstBenchmarks
             batch.Exit();
         }
 
-        foreach (PipeReader reader in _readers)
-        {
-            PipeDrain.DrainAtLeast(reader, _burstLength);
-        }
-
+        _subscribers.DrainAll(_burstLength);
         return delivered;
     }
 }
