@@ -82,15 +82,15 @@ public sealed class ConnectScenario : Scenario
         // idle, so its handshake code was still tier-0 (and the JIT busy) during the measured storm.
         _churning = true;
         int budget = WarmupConnectCap;
-        int started = 0;
         int warmupWorkers = Math.Max(1, _parallel / 4);
         long churnStart = Stopwatch.GetTimestamp();
         double slotTicks = Options.WarmupSeconds * Stopwatch.Frequency / WarmupConnectCap;
         _warmup = Parallel.ForAsync(0, warmupWorkers, Workers(warmupWorkers, cancellationToken), async (_, ct) =>
         {
-            while (_churning && Interlocked.Decrement(ref budget) >= 0)
+            int left;
+            while (_churning && (left = Interlocked.Decrement(ref budget)) >= 0)
             {
-                long due = churnStart + (long)(Interlocked.Increment(ref started) * slotTicks);
+                long due = churnStart + (long)((WarmupConnectCap - left) * slotTicks);
                 TimeSpan wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
                 if (wait > TimeSpan.Zero)
                 {
