@@ -30,7 +30,7 @@ public class EnvelopeReaderBenchmarks
             _ => throw new ArgumentOutOfRangeException(nameof(Message)),
         };
         int ours = EnvelopeReader();
-        if (ours <= 0 || ours != JsonDocumentParse() || ours != JsonSerializerDeserialize())
+        if (ours <= 0 || ours != JsonDocumentParse() || ours != JsonSerializerDeserialize() || ours != EnvelopeReaderGeneral())
         {
             throw new InvalidOperationException($"the readers disagree on {Message}");
         }
@@ -60,7 +60,19 @@ public class EnvelopeReaderBenchmarks
     [Benchmark(Description = "EnvelopeReader.TryRead")]
     public int EnvelopeReader()
     {
-        if (!Messaging.EnvelopeReader.TryRead(_json, out Envelope envelope, out _) || envelope.Kind != MessageKind.Req)
+        if (!Messaging.EnvelopeReader.TryRead(_json, validUtf8: true, out Envelope envelope, out _) || envelope.Kind != MessageKind.Req)
+        {
+            return -1;
+        }
+
+        (_, int length) = envelope.Data.GetOffsetAndLength(_json.Length);
+        return length;
+    }
+
+    [Benchmark(Description = "EnvelopeReader.TryReadGeneral (no canonical shortcut)")]
+    public int EnvelopeReaderGeneral()
+    {
+        if (!Messaging.EnvelopeReader.TryReadGeneral(_json, out Envelope envelope, out _) || envelope.Kind != MessageKind.Req)
         {
             return -1;
         }

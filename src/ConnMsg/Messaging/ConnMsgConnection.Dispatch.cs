@@ -38,7 +38,8 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
     private void OnMessage(ReadOnlySpan<byte> json)
     {
-        if (!EnvelopeReader.TryRead(json, out Envelope envelope, out string? error))
+        // The transport hands on only text messages it has checked to be UTF-8 (RFC 6455 §8.1).
+        if (!EnvelopeReader.TryRead(json, validUtf8: true, out Envelope envelope, out string? error))
         {
             ReadOnlySpan<byte> id = envelope.HasId ? json[envelope.Id] : default;
             _app.Metrics.BadMessage();

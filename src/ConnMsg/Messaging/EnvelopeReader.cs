@@ -5,6 +5,7 @@ namespace ConnMsg.Messaging;
 /// <summary>
 /// Reads the envelope of PROTOCOL.md §3 with <see cref="Utf8JsonReader"/> straight over the payload: members in any
 /// order, unknown members skipped, <c>id</c> and <c>data</c> kept as raw slices. Allocates nothing for valid input.
+/// A request in the usual shape is read by <see cref="CanonicalRequestReader"/> instead, to the same result.
 /// </summary>
 internal static class EnvelopeReader
 {
@@ -12,9 +13,23 @@ internal static class EnvelopeReader
 
     /// <summary>
     /// Parses <paramref name="json"/>. On failure returns false with a fixed reason, and with <c>envelope.Id</c> set
-    /// when a valid id was read before the fault (so the rejection can echo it).
+    /// when a valid id was read before the fault (so the rejection can echo it). <paramref name="validUtf8"/>: the caller
+    /// has checked that <paramref name="json"/> is valid UTF-8 (a WebSocket text message is), which the shortcut relies on.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> json, out Envelope envelope, out string? error)
+    public static bool TryRead(ReadOnlySpan<byte> json, bool validUtf8, out Envelope envelope, out string? error)
+    {
+        // Nearly every request comes in one shape, which is matched byte by byte at a fraction of the reader's cost.
+        if (CanonicalRequestReader.TryRead(json, validUtf8, out envelope))
+        {
+            error = null;
+            return true;
+        }
+
+        return TryReadGeneral(json, out envelope, out error);
+    }
+
+    /// <summary><see cref="TryRead"/> without the canonical shortcut: any member order, every error worded.</summary>
+    internal static bool TryReadGeneral(ReadOnlySpan<byte> json, out Envelope envelope, out string? error)
     {
         envelope = default;
         try
