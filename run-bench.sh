@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the ConnMsg performance comparison (issue "Performance, measured"): builds Release, then for each server
-# (ConnMsg gateway, middleware baseline, SignalR baseline) starts it pinned to core 0 with taskset, drives it from
-# core 1, and writes one combined report under load/reports/<timestamp>-bench/ (bench.md, bench.html, bench.csv).
+# (ConnMsg gateway on Kestrel's and on its own transport, middleware baseline, the C epoll floor reference built
+# with gcc, SignalR baseline) starts it pinned to core 0 with taskset, drives it from core 1, and writes one combined
+# report under load/reports/<timestamp>-bench/ (bench.md, bench.html, bench.csv).
 #
 #   ./run-bench.sh                 # 25 s warm-up + 30 s measured per run
 #   ./run-bench.sh --quick         # 3 s warm-up + 5 s measured: a few minutes in all

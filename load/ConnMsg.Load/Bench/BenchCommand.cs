@@ -7,7 +7,7 @@ using ConnMsg.Load.Scenarios;
 namespace ConnMsg.Load.Bench;
 
 /// <summary>
-/// <c>bench</c>: builds the servers in Release, then for every planned run starts the server pinned to core 0,
+/// <c>bench</c>: builds the servers (in Release; the native floor with gcc), then for every planned run starts the server pinned to core 0,
 /// runs the driver as a child process pinned to core 1, stops the server, and finally writes one combined report.
 /// A fresh server per run keeps the runs independent (memory per connection in particular).
 /// </summary>
@@ -39,8 +39,22 @@ public static class BenchCommand
                 return 2;
             }
 
-            string? problem = options.NoBuild ? null : await BuildAsync(spec, repoRoot, options.OutDirectory, cancellationToken);
-            problem ??= File.Exists(Path.Combine(repoRoot, spec.Dll)) ? null : $"{spec.Dll} does not exist";
+            string? problem = null;
+            if (spec.Executable is not null && !options.NoBuild && NativeToolchainProblem(spec) is string missing)
+            {
+                // A native server is an extra reference, so by default it is skipped on a machine that cannot build it;
+                // named in --servers it was asked for, and a bench without it would not be what was asked.
+                if (options.ServersExplicit)
+                {
+                    Console.Error.WriteLine($"[bench] error: --servers names {spec.Name}, but {missing}");
+                    return 2;
+                }
+
+                problem = $"{missing}, so it was skipped";
+            }
+
+            problem ??= options.NoBuild ? null : await BuildAsync(spec, repoRoot, options.OutDirectory, cancellationToken);
+            problem ??= File.Exists(Path.Combine(repoRoot, spec.Artifact)) ? null : $"{spec.Artifact} does not exist";
             if (problem is null)
             {
                 servers.Add(spec);
@@ -134,14 +148,41 @@ public static class BenchCommand
             return $"{spec.Project} does not exist";
         }
 
+        if (spec.Executable is not null)
+        {
+            string executable = Path.Combine(repoRoot, spec.Executable);
+            Directory.CreateDirectory(Path.GetDirectoryName(executable)!);
+            Console.Error.WriteLine($"[bench] building {spec.Project} (gcc -O2) …");
+            return await RunBuildAsync(spec, "gcc", ["-O2", "-Wall", "-Wextra", "-o", executable, project], repoRoot, outDirectory, cancellationToken);
+        }
+
         Console.Error.WriteLine($"[bench] building {spec.Project} (Release) …");
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repoRoot };
-        foreach (string a in new[] { "build", project, "-c", "Release", "-nologo", "-v", "quiet" })
+        return await RunBuildAsync(spec, "dotnet", ["build", project, "-c", "Release", "-nologo", "-v", "quiet"], repoRoot, outDirectory, cancellationToken);
+    }
+
+    /// <summary>Why a native server cannot be built here (it needs Linux for epoll, and gcc), or null when it can.</summary>
+    private static string? NativeToolchainProblem(ServerSpec spec)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return $"{spec.Project} needs Linux (epoll)";
+        }
+
+        bool haveGcc = (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Any(directory => File.Exists(Path.Combine(directory, "gcc")));
+        return haveGcc ? null : $"gcc is not on PATH to build {spec.Project}";
+    }
+
+    private static async Task<string?> RunBuildAsync(ServerSpec spec, string tool, string[] arguments, string repoRoot, string outDirectory, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(tool) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repoRoot };
+        foreach (string a in arguments)
         {
             info.ArgumentList.Add(a);
         }
 
-        using Process build = Process.Start(info) ?? throw new IOException("could not start dotnet build");
+        using Process build = Process.Start(info) ?? throw new IOException($"could not start {tool}");
         Task<string> output = build.StandardOutput.ReadToEndAsync(cancellationToken);
         Task<string> errors = build.StandardError.ReadToEndAsync(cancellationToken);
         await build.WaitForExitAsync(cancellationToken);

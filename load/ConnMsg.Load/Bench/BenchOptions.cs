@@ -14,6 +14,9 @@ public sealed class BenchOptions
     /// <summary>Servers to run, by <see cref="ServerSpec.Name"/>.</summary>
     public required IReadOnlyList<string> Servers { get; init; }
 
+    /// <summary>True when <c>--servers</c> was given: a server named there that cannot be built is an error, not a skip.</summary>
+    public required bool ServersExplicit { get; init; }
+
     /// <summary>Workload ids to run (all when empty).</summary>
     public required IReadOnlyList<string> Only { get; init; }
 
@@ -37,7 +40,8 @@ public sealed class BenchOptions
         {
             WarmupSeconds = cli.Double("warmup", quick ? 3 : 25),
             DurationSeconds = cli.Double("duration", quick ? 5 : 30),
-            Servers = cli.String("servers", "connmsg,connmsg-transport,middleware,signalr").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Servers = cli.String("servers", "connmsg,connmsg-transport,middleware,floor,signalr").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            ServersExplicit = cli.Has("servers"),
             Only = cli.String("only", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             NoBuild = cli.Flag("no-build"),
             OutDirectory = cli.String("out", defaultOut),

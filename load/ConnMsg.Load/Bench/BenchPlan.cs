@@ -45,6 +45,7 @@ public static class BenchPlan
         }
 
         return runs
+            .Where(r => r.Server.Supports(r.Scenario))
             .Where(r => options.Only.Count == 0 || options.Only.Any(o => r.Id.StartsWith(o, StringComparison.OrdinalIgnoreCase)))
             .OrderBy(r => r.Scenario switch { "reqcfm" => 0, "fanout" => 1, "connect" => 2, "client" => 3, _ => 4 })
             .ThenBy(r => r.Id)

@@ -24,8 +24,8 @@ public static class CombinedReport
     public static string Markdown(BenchOptions options, IReadOnlyList<BenchOutcome> outcomes, IReadOnlyDictionary<string, string> unavailable)
     {
         var md = new StringBuilder("# ConnMsg performance, measured\n\n");
-        md.Append(Setup(options)).Append("\n\n");
-        foreach (Comparison c in Comparisons(outcomes))
+        md.Append(Setup(options, outcomes)).Append("\n\n");
+        foreach (Comparison c in Comparisons(options, outcomes, unavailable))
         {
             md.Append("## ").Append(c.Title).Append("\n\n");
             md.Append("| metric |");
@@ -66,13 +66,13 @@ public static class CombinedReport
 
     private static string Html(BenchOptions options, IReadOnlyList<BenchOutcome> outcomes, IReadOnlyDictionary<string, string> unavailable)
     {
-        var html = new StringBuilder("<h1>ConnMsg performance, measured</h1><p>").Append(HtmlReport.Esc(Setup(options))).Append("</p>");
+        var html = new StringBuilder("<h1>ConnMsg performance, measured</h1><p>").Append(HtmlReport.Esc(Setup(options, outcomes))).Append("</p>");
         foreach (string note in GeneralNotes(outcomes, unavailable))
         {
             html.Append("<p class='note'>").Append(HtmlReport.Esc(note)).Append("</p>");
         }
 
-        foreach (Comparison c in Comparisons(outcomes))
+        foreach (Comparison c in Comparisons(options, outcomes, unavailable))
         {
             html.Append("<h2>").Append(HtmlReport.Esc(c.Title)).Append("</h2><table><tr><th>metric</th>");
             foreach (ScenarioResult r in c.Results)
@@ -139,11 +139,14 @@ public static class CombinedReport
         return HtmlReport.Page("ConnMsg performance, measured", html.ToString());
     }
 
-    private static string Setup(BenchOptions options) =>
+    private static string Setup(BenchOptions options, IReadOnlyList<BenchOutcome> outcomes) =>
         string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:u} on {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}. " +
             $"Each run: a fresh server pinned to core 0, the driver pinned to core 1, {options.WarmupSeconds:0.#} s warm-up, {options.DurationSeconds:0.#} s measured. " +
-            $"Ratios are ConnMsg ÷ baseline: above 1 is better for throughput, below 1 is better for latency, CPU and memory.");
+            $"Ratios are ConnMsg ÷ baseline: above 1 is better for throughput, below 1 is better for latency, CPU and memory.") +
+        (outcomes.Any(o => o.Run.Server == ServerSpec.Floor)
+            ? $" The {ServerSpec.Floor.Name} column is a single-threaded C epoll server ({ServerSpec.Floor.Project}) that answers echo without a JSON parser: the least a server can spend on this machine. It is not in any ratio."
+            : "");
 
     private static IEnumerable<string> GeneralNotes(IReadOnlyList<BenchOutcome> outcomes, IReadOnlyDictionary<string, string> unavailable)
     {
@@ -158,8 +161,12 @@ public static class CombinedReport
         }
     }
 
-    private static IEnumerable<Comparison> Comparisons(IReadOnlyList<BenchOutcome> outcomes)
+    private static IEnumerable<Comparison> Comparisons(BenchOptions options, IReadOnlyList<BenchOutcome> outcomes, IReadOnlyDictionary<string, string> unavailable)
     {
+        // Servers that implement only some scenarios have no column in the others; say so rather than leave it unexplained.
+        List<ServerSpec> partial = ServerSpec.All
+            .Where(s => s.Scenarios is not null && options.Servers.Contains(s.Name) && !unavailable.ContainsKey(s.Name))
+            .ToList();
         var done = outcomes.Where(o => o.Result is not null).ToList();
         foreach (IGrouping<string, BenchOutcome> workload in done.Where(o => o.Run.Scenario is not ("signalr" or "client")).GroupBy(o => o.Run.Id))
         {
@@ -173,6 +180,8 @@ public static class CombinedReport
             int connmsg = results.FindIndex(r => r.Label == ServerSpec.ConnMsg.Name);
             int baseline = results.FindIndex(r => r.Label == ServerSpec.Middleware.Name);
             var notes = results.SelectMany(r => r.Notes.Select(n => $"{r.Label}: {n}")).ToList();
+            notes.AddRange(partial.Where(s => !s.Supports(workload.First().Run.Scenario))
+                .Select(s => $"{s.Name}: not run in this workload; it implements only {string.Join(" and ", s.Scenarios!)}."));
             yield return new Comparison(workload.Key, workload.First().Run.Title, results, Rows(results, keys, connmsg, baseline), connmsg >= 0 && baseline >= 0, "ConnMsg ÷ middleware", notes);
         }
 

@@ -19,17 +19,26 @@ public static class Pinning
     public static ProcessStartInfo Dotnet(int? core, IEnumerable<string> arguments)
     {
         string dotnet = Environment.ProcessPath is string p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
+        return Native(core, dotnet, arguments);
+    }
+
+    /// <summary>
+    /// A start description for <c><paramref name="executable"/> <paramref name="arguments"/></c> pinned to
+    /// <paramref name="core"/>. With taskset the process execs the executable, so the started process id is its own.
+    /// </summary>
+    public static ProcessStartInfo Native(int? core, string executable, IEnumerable<string> arguments)
+    {
         var info = new ProcessStartInfo { UseShellExecute = false };
         if (core is int c && s_haveTaskset)
         {
             info.FileName = "taskset";
             info.ArgumentList.Add("-c");
             info.ArgumentList.Add(c.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            info.ArgumentList.Add(dotnet);
+            info.ArgumentList.Add(executable);
         }
         else
         {
-            info.FileName = dotnet;
+            info.FileName = executable;
         }
 
         foreach (string a in arguments)

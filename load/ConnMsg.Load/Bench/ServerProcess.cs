@@ -31,8 +31,12 @@ public sealed class ServerProcess : IAsyncDisposable
             throw new IOException($"port {server.Port} is already in use: stop whatever listens there before running the bench");
         }
 
-        ProcessStartInfo info = Pinning.Dotnet(core, [Path.Combine(repoRoot, server.Dll), "--urls", server.Url, .. server.Args ?? []]);
-        info.WorkingDirectory = Path.GetDirectoryName(Path.Combine(repoRoot, server.Dll))!;
+        string artifact = Path.Combine(repoRoot, server.Artifact);
+        string[] arguments = ["--urls", server.Url, .. server.Args ?? []];
+        ProcessStartInfo info = server.Executable is null
+            ? Pinning.Dotnet(core, [artifact, .. arguments])
+            : Pinning.Native(core, artifact, arguments);
+        info.WorkingDirectory = Path.GetDirectoryName(artifact)!;
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
