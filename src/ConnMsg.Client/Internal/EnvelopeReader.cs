@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ConnMsg.Messaging;
 
 namespace ConnMsg.Client.Internal;
 
@@ -9,7 +10,23 @@ internal static class EnvelopeReader
     /// <summary>Topics are at most 256 bytes (PROTOCOL §3), so at most 256 UTF-16 chars.</summary>
     public const int MaxTopicChars = 256;
 
+    private static ReadOnlySpan<byte> CfmPrefix => "{\"type\":\"cfm\",\"id\":"u8;
+    private static ReadOnlySpan<byte> DataMember => ",\"data\":"u8;
+
     public static bool TryRead(ReadOnlySpan<byte> json, Span<char> topicBuffer, out Envelope envelope, out string? error)
+    {
+        // Nearly every message is the answer to one of our requests, in the one shape servers write it.
+        if (TryReadCanonicalCfm(json, out envelope))
+        {
+            error = null;
+            return true;
+        }
+
+        return TryReadGeneral(json, topicBuffer, out envelope, out error);
+    }
+
+    /// <summary><see cref="TryRead"/> without the shortcut for answers: any member order, every error worded.</summary>
+    internal static bool TryReadGeneral(ReadOnlySpan<byte> json, Span<char> topicBuffer, out Envelope envelope, out string? error)
     {
         envelope = default;
         try
@@ -28,6 +45,63 @@ internal static class EnvelopeReader
             error = "a member has the wrong JSON type";
             return false;
         }
+    }
+
+    // {"type":"cfm","id":<integer>[,"data":<plain value>]} matched byte by byte, to exactly the envelope the general path
+    // reads from the same bytes; anything else (other order, whitespace, escapes, non-ASCII, a string id) returns false
+    // and is read the general way, which also words every error.
+    internal static bool TryReadCanonicalCfm(ReadOnlySpan<byte> json, out Envelope envelope)
+    {
+        envelope = default;
+        if (!json.StartsWith(CfmPrefix))
+        {
+            return false;
+        }
+
+        int idStart = CfmPrefix.Length;
+        int i = idStart;
+        long id = 0;
+        while ((uint)i < (uint)json.Length && (uint)(json[i] - '0') <= 9)
+        {
+            if (i - idStart == 18)
+            {
+                return false; // may not fit a long: the general path decides
+            }
+
+            id = (id * 10) + (json[i] - '0');
+            i++;
+        }
+
+        if (i == idStart || (i - idStart > 1 && json[idStart] == (byte)'0'))
+        {
+            return false;
+        }
+
+        int idEnd = i;
+        ReadOnlySpan<byte> data = default;
+        if (json[i..].StartsWith(DataMember))
+        {
+            int valueStart = PlainJsonScanner.SkipWhitespace(json, i + DataMember.Length);
+            int valueEnd = PlainJsonScanner.SkipValue(json, valueStart, validUtf8: false);
+            if (valueEnd < 0)
+            {
+                return false;
+            }
+
+            data = json[valueStart..valueEnd];
+            i = valueEnd;
+        }
+
+        if (i != json.Length - 1 || json[i] != (byte)'}')
+        {
+            return false;
+        }
+
+        envelope.Kind = MessageKind.Cfm;
+        envelope.RawId = json[idStart..idEnd];
+        envelope.IntegerId = id;
+        envelope.Data = data;
+        return true;
     }
 
     private static bool TryReadCore(ReadOnlySpan<byte> json, Span<char> topicBuffer, ref Envelope env, out string? error)

@@ -1,4 +1,5 @@
 using System.Text;
+using ConnMsg.Testing;
 using System.Text.Unicode;
 using ConnMsg.Messaging;
 
@@ -110,7 +111,7 @@ public sealed class CanonicalRequestReaderTests
             byte[] json = Encoding.UTF8.GetBytes(RandomRequest(random));
             if (n % 2 == 1)
             {
-                json = Corrupt(json, random);
+                json = JsonCorruption.OneByte(json, random);
             }
 
             if (CanonicalRequestReader.TryRead(json, Utf8.IsValid(json), out _))
@@ -184,26 +185,4 @@ public sealed class CanonicalRequestReaderTests
     }
 
     private static string Pick(Random random, params string[] choices) => choices[random.Next(choices.Length)];
-
-    // One random edit: a byte replaced by a JSON-significant one, removed, or duplicated.
-    private static byte[] Corrupt(byte[] json, Random random)
-    {
-        var bytes = new List<byte>(json);
-        int at = random.Next(bytes.Count);
-        byte[] significant = "{}[]:,\"\\ 0123456789-.eEtfn\u007f"u8.ToArray();
-        switch (random.Next(3))
-        {
-            case 0:
-                bytes[at] = significant[random.Next(significant.Length)];
-                break;
-            case 1:
-                bytes.RemoveAt(at);
-                break;
-            default:
-                bytes.Insert(at, bytes[at]);
-                break;
-        }
-
-        return bytes.ToArray();
-    }
 }
