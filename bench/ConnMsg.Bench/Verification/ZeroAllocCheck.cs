@@ -155,6 +155,12 @@ internal static class ZeroAllocCheck
                 b.Setup();
                 return (() => b.EnvelopeReader(), null);
             });
+            yield return new($"EnvelopeReader.TryReadGeneral ({message})", Iterations, () =>
+            {
+                var b = new EnvelopeReaderBenchmarks { Message = message };
+                b.Setup();
+                return (() => b.EnvelopeReaderGeneral(), null);
+            });
         }
 
         yield return new("MessageWriter.Cfm + Release", Iterations, () =>
