@@ -28,7 +28,10 @@ public static class ProcStats
         }
     }
 
-    /// <summary>Busy CPU time of the whole machine (all cores, everything but idle and iowait) from <c>/proc/stat</c>.</summary>
+    /// <summary>
+    /// Busy CPU time of the whole machine (all cores) from <c>/proc/stat</c>: user, nice, system, irq and softirq. Idle and
+    /// iowait are not work, and neither is steal, the time the hypervisor gave another guest while this one waited.
+    /// </summary>
     public static bool TryReadMachineBusy(out TimeSpan busy)
     {
         busy = default;
@@ -43,9 +46,9 @@ public static class ProcStats
 
             string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             long total = 0;
-            for (int i = 1; i < f.Length && i <= 8; i++)
+            for (int i = 1; i < f.Length && i <= 7; i++)
             {
-                // user nice system idle iowait irq softirq steal: skip idle (4) and iowait (5).
+                // user nice system idle iowait irq softirq: skip idle (4) and iowait (5).
                 if (i is not (4 or 5))
                 {
                     total += long.Parse(f[i], CultureInfo.InvariantCulture);

@@ -14,7 +14,10 @@ public sealed record MeasuredWindow(CpuSnapshot Start, CpuSnapshot End, long Ope
     /// <summary>The server's CPU seconds in the window, or NaN.</summary>
     public double ServerCpuSeconds => End.Server is TimeSpan e && Start.Server is TimeSpan s ? (e - s).TotalSeconds : double.NaN;
 
-    /// <summary>CPU seconds used on the machine by neither the driver nor the server (other tenants, builds), or NaN.</summary>
+    /// <summary>
+    /// CPU seconds used on the machine by neither the driver nor the server process, or NaN: other processes, and
+    /// interrupt work (loopback packets handled in softirq on an idle core) that the kernel charges to no process.
+    /// </summary>
     public double OtherCpuSeconds => End.Machine is TimeSpan e && Start.Machine is TimeSpan s
         ? Math.Max(0, (e - s).TotalSeconds - DriverCpuSeconds - (double.IsNaN(ServerCpuSeconds) ? 0 : ServerCpuSeconds))
         : double.NaN;

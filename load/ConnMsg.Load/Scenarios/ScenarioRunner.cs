@@ -151,7 +151,9 @@ public static class ScenarioRunner
             result.Add("other_cpu_pct", "Other CPU load on the machine", other, "% of a core");
             if (other > 15)
             {
-                result.Notes.Add($"Other processes used {other:0}% of a core during the window: the machine was not quiet, so figures are noisy and understated.");
+                // Besides other processes this holds interrupt work done while neither process ran, such as loopback
+                // packets delivered in softirq on an idle core, which belongs to the traffic but to neither side alone.
+                result.Notes.Add($"Work outside the server and driver processes (other processes, or network interrupt work done while neither ran) used {other:0}% of a core during the window: figures are noisy, and CPU per operation may be understated by up to that share.");
             }
         }
 
