@@ -58,26 +58,15 @@ internal static class EnvelopeReader
             return false;
         }
 
+        // 18 digits always fit a long; a longer id is left to the general path, which decides whether it fits.
         int idStart = CfmPrefix.Length;
-        int i = idStart;
-        long id = 0;
-        while ((uint)i < (uint)json.Length && (uint)(json[i] - '0') <= 9)
-        {
-            if (i - idStart == 18)
-            {
-                return false; // may not fit a long: the general path decides
-            }
-
-            id = (id * 10) + (json[i] - '0');
-            i++;
-        }
-
-        if (i == idStart || (i - idStart > 1 && json[idStart] == (byte)'0'))
+        int idEnd = PlainJsonScanner.SkipUnsignedInteger(json, idStart, maxDigits: 18, out long id);
+        if (idEnd < 0)
         {
             return false;
         }
 
-        int idEnd = i;
+        int i = idEnd;
         ReadOnlySpan<byte> data = default;
         if (json[i..].StartsWith(DataMember))
         {

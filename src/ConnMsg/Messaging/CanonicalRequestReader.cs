@@ -33,20 +33,20 @@ internal static class CanonicalRequestReader
         }
 
         int idStart = Prefix.Length;
-        int i = SkipId(json, idStart);
-        if (i < 0 || !json[i..].StartsWith(OpMember))
+        int idEnd = SkipId(json, idStart);
+        if (idEnd < 0 || !json[idEnd..].StartsWith(OpMember))
         {
             return false;
         }
 
-        int opStart = i + OpMember.Length;
+        int opStart = idEnd + OpMember.Length;
         int opLength = json[opStart..].IndexOf((byte)'"');
         if (opLength < 0 || !Names.IsValid(json.Slice(opStart, opLength), Names.MaxOpBytes, allowReserved: true))
         {
             return false;
         }
 
-        i = opStart + opLength + 1;
+        int i = opStart + opLength + 1;
         Range data = default;
         if (json[i..].StartsWith(DataMember))
         {
@@ -67,7 +67,7 @@ internal static class CanonicalRequestReader
         }
 
         envelope.Kind = MessageKind.Req;
-        envelope.Id = new Range(idStart, opStart - OpMember.Length);
+        envelope.Id = new Range(idStart, idEnd);
         envelope.Op = new Range(opStart, opStart + opLength);
         envelope.Data = data;
         return true;
@@ -90,25 +90,7 @@ internal static class CanonicalRequestReader
             return end > 0 && chars is >= 1 and <= MaxIdChars ? end : -1;
         }
 
-        long value = 0;
-        int i = start;
-        while ((uint)i < (uint)json.Length && (uint)(json[i] - '0') <= 9)
-        {
-            if (i - start == MaxSafeIntegerDigits)
-            {
-                return -1;
-            }
-
-            value = (value * 10) + (json[i] - '0');
-            i++;
-        }
-
-        int digits = i - start;
-        if (digits == 0 || (digits > 1 && json[start] == (byte)'0') || value > MaxSafeInteger)
-        {
-            return -1;
-        }
-
-        return i;
+        int integerEnd = PlainJsonScanner.SkipUnsignedInteger(json, start, MaxSafeIntegerDigits, out long value);
+        return value <= MaxSafeInteger ? integerEnd : -1;
     }
 }

@@ -158,6 +158,30 @@ internal static class PlainJsonScanner
         return json[at] == (byte)'"' ? at + 1 : -1;
     }
 
+    /// <summary>
+    /// The index just past an unsigned JSON integer of at most <paramref name="maxDigits"/> digits (no sign, fraction,
+    /// exponent or leading zero) starting at <paramref name="start"/>, with its <paramref name="value"/>; or -1.
+    /// What follows is the caller's to check. <paramref name="maxDigits"/> must be at most 18, so the value fits.
+    /// </summary>
+    public static int SkipUnsignedInteger(ReadOnlySpan<byte> json, int start, int maxDigits, out long value)
+    {
+        value = 0;
+        int i = start;
+        while ((uint)i < (uint)json.Length && IsDigit(json[i]))
+        {
+            if (i - start == maxDigits)
+            {
+                return -1;
+            }
+
+            value = (value * 10) + (json[i] - '0');
+            i++;
+        }
+
+        int digits = i - start;
+        return digits == 0 || (digits > 1 && json[start] == (byte)'0') ? -1 : i;
+    }
+
     /// <summary>Skips JSON whitespace (space, tab, line feed, carriage return).</summary>
     public static int SkipWhitespace(ReadOnlySpan<byte> json, int i)
     {

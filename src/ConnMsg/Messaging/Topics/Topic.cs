@@ -46,7 +46,12 @@ internal sealed class Topic
                 return -1;
             }
 
-            _lastActivityMs = Environment.TickCount64;
+            if (_history is not null)
+            {
+                // Only history topics are retired for idleness (TryRetireIdle); the others go with their last subscriber.
+                _lastActivityMs = Environment.TickCount64;
+            }
+
             long seq = _history is null ? 0 : _history.LastSeq + 1;
             OutboundFrame frame = MessageWriter.Ind(Name, seq, data, validateData);
             int delivered = 0;
