@@ -7,6 +7,7 @@
 #   ./run-bench.sh                 # 25 s warm-up + 30 s measured per run
 #   ./run-bench.sh --quick         # 3 s warm-up + 5 s measured: a few minutes in all
 #   ./run-bench.sh --servers middleware,signalr --only reqcfm --out /tmp/bench
+#   ./run-bench.sh --rounds 3      # every run three times: medians, and each ratio's range over the rounds
 #
 # The orchestration is the `bench` command of load/ConnMsg.Load, so run-bench.ps1 runs exactly the same thing.
 set -euo pipefail

@@ -86,7 +86,9 @@ public static class Commands
           client   echo through the ConnMsg .NET client (src/ConnMsg.Client)  --connections 100 --inflight 16 --size 64
           signalr  SignalR hub Echo with the SignalR .NET client                --connections 100 --inflight 16 --size 64 (target default http://127.0.0.1:5082/hub)
           bench    build, start each server pinned to core 0, run the standard set pinned to core 1, write one combined report
-                   [--quick] [--warmup 25] [--duration 30] [--servers connmsg,connmsg-transport,middleware,signalr] [--no-build] [--out DIR]
+                   [--quick] [--warmup 25] [--duration 30] [--servers connmsg,connmsg-transport,middleware,floor,signalr]
+                   [--only WORKLOAD,…] [--rounds 1] [--subscribers 1000] [--connections 10000] [--no-build] [--out DIR]
+                   --rounds N repeats every run N times and reports medians, and each ratio's range over the rounds
 
         options of every scenario
           --target URL       http://127.0.0.1:8080/ws (reqcfm, fanout, connect, soak)

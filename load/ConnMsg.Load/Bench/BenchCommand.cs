@@ -84,9 +84,10 @@ public static class BenchCommand
 
     private static async Task<BenchOutcome> RunOneAsync(BenchRun run, string repoRoot, BenchOptions options, CancellationToken cancellationToken)
     {
-        string directory = Path.Combine(options.OutDirectory, $"{run.Server.Name}-{run.Id}");
+        string round = options.Rounds > 1 ? $"-r{run.Round}" : "";
+        string directory = Path.Combine(options.OutDirectory, $"{run.Server.Name}-{run.Id}{round}");
         Directory.CreateDirectory(directory);
-        Console.Error.WriteLine($"\n[bench] {run.Server.Title}: {run.Title}");
+        Console.Error.WriteLine($"\n[bench] {run.Server.Title}: {run.Title}" + (options.Rounds > 1 ? $" (round {run.Round} of {options.Rounds})" : ""));
         ServerProcess server;
         try
         {

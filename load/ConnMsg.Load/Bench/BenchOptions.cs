@@ -32,6 +32,12 @@ public sealed class BenchOptions
     /// <summary>Connections of the connect storm.</summary>
     public required int ConnectCount { get; init; }
 
+    /// <summary>
+    /// How many times each run is repeated (1). With more than one, the report shows each metric's median over the
+    /// rounds and each ratio's median with its range, since one round's ratio on a shared machine can be off by a third.
+    /// </summary>
+    public required int Rounds { get; init; }
+
     /// <summary>Reads the options.</summary>
     public static BenchOptions From(CommandLine cli, string defaultOut)
     {
@@ -47,6 +53,9 @@ public sealed class BenchOptions
             OutDirectory = cli.String("out", defaultOut),
             FanoutSubscribers = cli.Int("subscribers", 1000),
             ConnectCount = cli.Int("connections", 10000),
+            Rounds = cli.Int("rounds", 1) is int rounds and >= 1 and <= 20
+                ? rounds
+                : throw new ArgumentException("--rounds takes 1 to 20"),
         };
     }
 }

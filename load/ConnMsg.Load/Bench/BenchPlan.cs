@@ -44,11 +44,23 @@ public static class BenchPlan
                 ["--connections", "100", "--inflight", "16", "--size", "64"]));
         }
 
-        return runs
+        List<BenchRun> chosen = runs
             .Where(r => r.Server.Supports(r.Scenario))
             .Where(r => options.Only.Count == 0 || options.Only.Any(o => r.Id.StartsWith(o, StringComparison.OrdinalIgnoreCase)))
-            .OrderBy(r => r.Scenario switch { "reqcfm" => 0, "fanout" => 1, "connect" => 2, "client" => 3, _ => 4 })
-            .ThenBy(r => r.Id)
+            .ToList();
+
+        // Rounds of one workload run back to back, the servers in reverse order every other round: a machine that
+        // slows down or speeds up during a workload then weighs on each server alike instead of on whoever ran last.
+        return Enumerable.Range(1, options.Rounds)
+            .SelectMany(round => chosen.Select((r, order) => (Run: r with { Round = round }, Order: round % 2 == 1 ? order : -order)))
+            .OrderBy(x => x.Run.Scenario switch { "reqcfm" => 0, "fanout" => 1, "connect" => 2, _ => 3 })
+            .ThenBy(x => ComparedAs(x.Run), StringComparer.Ordinal)
+            .ThenBy(x => x.Run.Round)
+            .ThenBy(x => x.Order)
+            .Select(x => x.Run)
             .ToList();
     }
+
+    /// <summary>The runs that one ratio compares share this key: a workload's id, or one key for the two library clients.</summary>
+    private static string ComparedAs(BenchRun run) => run.Scenario is "client" or "signalr" ? ClientEchoId : run.Id;
 }

@@ -6,4 +6,5 @@ namespace ConnMsg.Load.Bench;
 /// <param name="Scenario">The driver subcommand.</param>
 /// <param name="Server">The server to drive.</param>
 /// <param name="Arguments">The scenario's own options.</param>
-public sealed record BenchRun(string Id, string Title, string Scenario, ServerSpec Server, IReadOnlyList<string> Arguments);
+/// <param name="Round">Which repetition of the workload this is, from 1 (see <see cref="BenchOptions.Rounds"/>).</param>
+public sealed record BenchRun(string Id, string Title, string Scenario, ServerSpec Server, IReadOnlyList<string> Arguments, int Round = 1);

@@ -35,6 +35,7 @@ public static class CsvReport
         return csv.ToString();
     }
 
-    private static string Escape(string text) =>
+    /// <summary>Quotes a field when it needs it (RFC 4180).</summary>
+    internal static string Escape(string text) =>
         text.AsSpan().IndexOfAny(",\"\n") >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
 }

@@ -25,10 +25,14 @@ public static class HtmlReport
     }
 
     /// <summary>Parameters, metrics, notes and the per-second and distribution charts of one run.</summary>
-    public static string RunSection(ScenarioResult result, int headingLevel)
+    /// <param name="result">The run.</param>
+    /// <param name="headingLevel">The level of its heading.</param>
+    /// <param name="qualifier">Added to the heading in brackets, e.g. the bench's round; null for none.</param>
+    public static string RunSection(ScenarioResult result, int headingLevel, string? qualifier = null)
     {
         var html = new StringBuilder();
-        html.Append(CultureInfo.InvariantCulture, $"<h{headingLevel}>{Esc(result.Scenario)} — {Esc(result.Label)}</h{headingLevel}>");
+        string heading = qualifier is null ? $"{result.Scenario} — {result.Label}" : $"{result.Scenario} — {result.Label} ({qualifier})";
+        html.Append(CultureInfo.InvariantCulture, $"<h{headingLevel}>{Esc(heading)}</h{headingLevel}>");
         html.Append("<p>Target <code>").Append(Esc(result.Target)).Append("</code>, measured from ")
             .Append(result.StartedUtc.ToString("u", CultureInfo.InvariantCulture)).Append(". Latency: ").Append(Esc(result.LatencyMeaning)).Append(".<br>Parameters: ");
         html.AppendJoin(", ", result.Parameters.Select(p => $"<code>{Esc(p.Key)}={Esc(p.Value)}</code>")).Append("</p>");
