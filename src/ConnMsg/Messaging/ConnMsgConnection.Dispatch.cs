@@ -41,8 +41,19 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         // The transport hands on only text messages it has checked to be UTF-8 (RFC 6455 §8.1).
         if (!EnvelopeReader.TryRead(json, validUtf8: true, out Envelope envelope, out string? error))
         {
-            ReadOnlySpan<byte> id = envelope.HasId ? json[envelope.Id] : default;
             _app.Metrics.BadMessage();
+            if (envelope.Kind is MessageKind.Cfm or MessageKind.Rej)
+            {
+                // A broken answer's id is one of ours (the directions have separate id spaces, PROTOCOL §3): echoed in
+                // a rej it would read as a second answer to the peer's own request of that id. The rej goes out with
+                // id null, and the request it meant to answer fails now instead of at its timeout.
+                FailOutboundRequest(json, envelope, error!);
+                Send(MessageWriter.Rej(default, RejectCodes.BadMessage, error));
+                return;
+            }
+
+            // An ind has no id to echo; a request, or a message whose type could not be read, gets its id back.
+            ReadOnlySpan<byte> id = envelope.HasId && envelope.Kind != MessageKind.Ind ? json[envelope.Id] : default;
             Send(MessageWriter.Rej(id, RejectCodes.BadMessage, error));
             return;
         }
@@ -137,8 +148,17 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
         // The handler went asynchronous: it and the in-flight table each hold the request until they let go.
         request.SetReferences(2);
-        _inFlight.Add(request);
         _app.Metrics.InFlightChanged(+1);
+        _inFlight.Add(request);
+
+        // An answer given on another thread before the table had the request found nothing to take out of it. The
+        // fence pairs with the one in TryMarkAnswered: either that answer sees the entry, or this sees the answer.
+        Interlocked.MemoryBarrier();
+        if (request.IsAnswered)
+        {
+            ReleaseFromTable(request);
+        }
+
         _ = AwaitHandlerAsync(request, pending);
     }
 
@@ -207,14 +227,30 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             return;
         }
 
+        // Usually already out of the table since it was answered; not when the connection is closing and nobody answered.
+        ReleaseFromTable(request);
+        Recycle(request); // the handler's reference
+    }
+
+    /// <summary>An answer to <paramref name="request"/> is about to be queued.</summary>
+    internal void OnAnswered(ConnMsgRequest request)
+    {
+        // Only asynchronous requests are in the table; while it is empty (the usual case) there is nothing to look up.
+        if (_inFlight.Count != 0)
+        {
+            ReleaseFromTable(request);
+        }
+    }
+
+    /// <summary>Takes the request out of the in-flight table and drops the table's reference, once, whoever calls first.</summary>
+    private void ReleaseFromTable(ConnMsgRequest request)
+    {
         if (_inFlight.Remove(request))
         {
             _app.Metrics.InFlightChanged(-1);
             _app.OnRequestDrained();
-            Recycle(request); // the table's reference
+            Recycle(request);
         }
-
-        Recycle(request); // the handler's reference
     }
 
     /// <summary>

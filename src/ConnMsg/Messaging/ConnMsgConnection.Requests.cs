@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -65,9 +66,7 @@ public sealed partial class ConnMsgConnection
 
     private void OnAnswer(ReadOnlySpan<byte> json, in Envelope envelope)
     {
-        // Our ids are plain positive integers; anything else cannot be ours and is ignored, as are late answers.
-        if (_outboundStore is null || !Utf8Parser.TryParse(json[envelope.Id], out long id, out int consumed) || consumed != envelope.Id.End.Value - envelope.Id.Start.Value
-            || !_outbound.TryRemove(id, out TaskCompletionSource<byte[]>? answer))
+        if (!TryTakeOutbound(json, envelope, out TaskCompletionSource<byte[]>? answer))
         {
             return;
         }
@@ -83,6 +82,24 @@ public sealed partial class ConnMsgConnection
             string? reason = envelope.Reason.End.Value == 0 ? null : JsonSerializer.Deserialize(json[envelope.Reason], MessagingJsonContext.Default.String);
             answer.TrySetException(new ConnMsgRejectException(code, reason));
         }
+    }
+
+    /// <summary>The peer answered one of our requests with a message that breaks PROTOCOL §3: that request fails at once.</summary>
+    private void FailOutboundRequest(ReadOnlySpan<byte> json, in Envelope envelope, string error)
+    {
+        if (envelope.HasId && TryTakeOutbound(json, envelope, out TaskCompletionSource<byte[]>? answer))
+        {
+            answer.TrySetException(new ConnMsgRejectException(RejectCodes.BadMessage, "the peer's answer was malformed: " + error));
+        }
+    }
+
+    private bool TryTakeOutbound(ReadOnlySpan<byte> json, in Envelope envelope, [NotNullWhen(true)] out TaskCompletionSource<byte[]>? answer)
+    {
+        // Our ids are plain positive integers; anything else cannot be ours and is ignored, as are late answers.
+        answer = null;
+        return _outboundStore is not null
+            && Utf8Parser.TryParse(json[envelope.Id], out long id, out int consumed) && consumed == envelope.Id.End.Value - envelope.Id.Start.Value
+            && _outbound.TryRemove(id, out answer);
     }
 
     private void FailPendingOutboundRequests()

@@ -16,6 +16,7 @@ public sealed partial class ConnMsgConnection
     private readonly ConnMsgApplication _app;
     private readonly WebSocketConnection _transport;
     private readonly List<Topics.Topic> _subscriptions = new();
+    private bool _subscriptionsTaken; // guarded by _subscriptions: set when the closing connection takes them back
     private CancellationTokenSource? _closedSource; // created when first asked for: most connections never are
     private object? _state;
 
@@ -133,14 +134,25 @@ public sealed partial class ConnMsgConnection
     /// <summary>Queues a frame for this connection (takes over one reference). Returns false when it was dropped.</summary>
     internal bool Send(OutboundFrame frame) => _transport.Enqueue(frame);
 
-    internal void AddSubscription(Topics.Topic topic)
+    /// <summary>
+    /// Records a subscription; false once the connection has handed its subscriptions back on closing, when the caller
+    /// must not list the connection as a subscriber (nothing would ever take it out again).
+    /// </summary>
+    internal bool AddSubscription(Topics.Topic topic)
     {
         lock (_subscriptions)
         {
+            if (_subscriptionsTaken)
+            {
+                return false;
+            }
+
             if (!_subscriptions.Contains(topic))
             {
                 _subscriptions.Add(topic);
             }
+
+            return true;
         }
     }
 
@@ -178,6 +190,7 @@ public sealed partial class ConnMsgConnection
     {
         lock (_subscriptions)
         {
+            _subscriptionsTaken = true;
             Topics.Topic[] all = _subscriptions.ToArray();
             _subscriptions.Clear();
             return all;

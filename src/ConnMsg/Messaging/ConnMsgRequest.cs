@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using ConnMsg.WebSockets;
 
 namespace ConnMsg.Messaging;
 
@@ -41,7 +42,11 @@ public sealed class ConnMsgRequest
     /// <summary>Whether the request's data member was present.</summary>
     public bool HasData => _dataLength != 0;
 
-    /// <summary>Cancelled when the connection goes away or the request times out.</summary>
+    /// <summary>
+    /// Cancelled when the connection goes away or the request times out before it is answered. Once answered, the
+    /// request no longer counts as in flight; work a handler goes on with after answering should watch
+    /// <see cref="ConnMsgConnection.Closed"/> instead.
+    /// </summary>
     public CancellationToken Aborted
     {
         get
@@ -115,10 +120,10 @@ public sealed class ConnMsgRequest
             throw new ArgumentException("Confirm needs exactly one JSON value.", nameof(json));
         }
 
-        if (TryMarkAnswered())
+        if (Owner is not null && TryMarkAnswered())
         {
             Outcome = "cfm";
-            Owner?.Send(MessageWriter.Cfm(RawId, json));
+            Send(MessageWriter.Cfm(RawId, json));
         }
     }
 
@@ -128,11 +133,22 @@ public sealed class ConnMsgRequest
     /// <summary>Answers with a <c>cfm</c> whose data is <paramref name="value"/>, serialised with a source-generated <paramref name="typeInfo"/>.</summary>
     public void Confirm<T>(T value, JsonTypeInfo<T> typeInfo)
     {
-        if (TryMarkAnswered())
+        if (Owner is null || IsAnswered)
         {
-            Outcome = "cfm";
-            Owner?.Send(MessageWriter.Cfm(RawId, (value, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.value, s.typeInfo)));
+            return;
         }
+
+        // Serialised before the request counts as answered: when it throws, the request is still unanswered, so the
+        // handler's failure (or its return without an answer) leads to the one rej internal the client is owed.
+        OutboundFrame frame = MessageWriter.Cfm(RawId, (value, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.value, s.typeInfo));
+        if (!TryMarkAnswered())
+        {
+            frame.Release();
+            return;
+        }
+
+        Outcome = "cfm";
+        Send(frame);
     }
 
     /// <summary>Answers with a <c>rej</c>.</summary>
@@ -143,11 +159,29 @@ public sealed class ConnMsgRequest
             throw new ArgumentException("A reject code must be snake_case.", nameof(code));
         }
 
-        if (TryMarkAnswered())
+        if (Owner is not null && TryMarkAnswered())
         {
             Outcome = code;
-            Owner?.Send(MessageWriter.Rej(RawId, code, reason));
+            Send(MessageWriter.Rej(RawId, code, reason));
         }
+    }
+
+    /// <summary>
+    /// Queues the answer. The request first gives up its place in the in-flight table: once answered it is no longer
+    /// in flight for the client (PROTOCOL §3, §4), which may reuse its id and its slot as soon as the answer arrives,
+    /// even while the handler still runs.
+    /// </summary>
+    private void Send(OutboundFrame frame)
+    {
+        ConnMsgConnection? owner = Owner;
+        if (owner is null)
+        {
+            frame.Release();
+            return;
+        }
+
+        owner.OnAnswered(this);
+        owner.Send(frame);
     }
 
     private int _references;

@@ -64,6 +64,7 @@ internal static class EnvelopeReader
                 if (seenType || reader.TokenType != JsonTokenType.String)
                 {
                     error ??= "type must be one string";
+                    reader.Skip(); // an object or array here must not be read as the envelope's own members
                 }
                 else
                 {
@@ -87,6 +88,7 @@ internal static class EnvelopeReader
                 {
                     error ??= "duplicate id member";
                     e.Id = default;
+                    reader.Skip();
                 }
                 else if (IsValidId(ref reader))
                 {

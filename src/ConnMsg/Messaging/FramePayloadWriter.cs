@@ -29,6 +29,14 @@ internal sealed class FramePayloadWriter : IBufferWriter<byte>
         return frame;
     }
 
+    /// <summary>Gives back the frame being written when writing it failed part-way, so that it is not lost to the pool.</summary>
+    public void Abandon()
+    {
+        OutboundFrame? frame = _frame;
+        _frame = null;
+        frame?.Release();
+    }
+
     public void Advance(int count) => _written += count;
 
     public Memory<byte> GetMemory(int sizeHint = 0)

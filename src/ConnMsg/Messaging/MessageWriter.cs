@@ -49,7 +49,7 @@ internal static class MessageWriter
         w.WritePropertyName("id"u8);
         w.WriteRawValue(rawId, skipInputValidation: true);
         w.WritePropertyName("data"u8);
-        writeData(w, state);
+        WriteData(w, payload, state, writeData);
         w.WriteEndObject();
         return End(w, payload);
     }
@@ -110,7 +110,7 @@ internal static class MessageWriter
         w.WriteString("type"u8, "ind"u8);
         w.WriteString("topic"u8, topic);
         w.WritePropertyName("data"u8);
-        writeData(w, state);
+        WriteData(w, payload, state, writeData);
         w.WriteEndObject();
         return End(w, payload);
     }
@@ -131,6 +131,21 @@ internal static class MessageWriter
 
         w.WriteEndObject();
         return End(w, payload);
+    }
+
+    private static void WriteData<TState>(Utf8JsonWriter w, FramePayloadWriter payload, TState state, Action<Utf8JsonWriter, TState> writeData)
+    {
+        try
+        {
+            writeData(w, state);
+        }
+        catch
+        {
+            // The application's serialisation failed (a NaN, a cycle, an unsupported type): the half-written frame goes
+            // back to the pool, and the writer is reset by the next Begin.
+            payload.Abandon();
+            throw;
+        }
     }
 
     private static Utf8JsonWriter Begin(int capacity, out FramePayloadWriter payload)

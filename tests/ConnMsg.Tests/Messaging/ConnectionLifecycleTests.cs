@@ -88,6 +88,28 @@ public sealed class ConnectionLifecycleTests
     }
 
     [Fact]
+    public async Task ASubscriptionMadeAfterTheConnectionClosedIsNotKept()
+    {
+        // A server-side Subscribe can race the connection's close; the close has already taken back its subscriptions.
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(configure: c => c
+            .OnDisconnected(connection =>
+            {
+                connection.Subscribe("too.late");
+                subscribed.SetResult();
+                return default;
+            }));
+
+        await using (WsClient client = await WsClient.ConnectAsync(server.WebSocketUri))
+        {
+            await client.Socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        }
+
+        await subscribed.Task.Within("the subscribe in OnDisconnected");
+        Assert.Equal(0, server.Server.SubscriberCount("too.late"));
+    }
+
+    [Fact]
     public async Task OnConnectedFinishesBeforeTheFirstRequestIsRead()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

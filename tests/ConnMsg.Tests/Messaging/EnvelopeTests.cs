@@ -59,6 +59,8 @@ public sealed class EnvelopeTests(DemoServerFixture fixture) : IClassFixture<Dem
     [InlineData("""[{"type":"req","id":1,"op":"echo"}]""")]
     [InlineData("""{"type":"req","op":"echo"}""")] // no id
     [InlineData("""{"type":"req","id":{},"op":"echo"}""")]
+    [InlineData("""{"type":"req","id":11,"id":{"id":99},"op":"echo"}""")] // two ids: neither is echoed, least of all one nested in the second
+    [InlineData("""{"type":"ind","id":11,"topic":7}""")]                   // an ind has no id of its own to echo
     public async Task UnreadableMessageIsBadMessageWithNullIdAndConnectionStaysOpen(string message)
     {
         await _client.SendAsync(message);
@@ -71,6 +73,8 @@ public sealed class EnvelopeTests(DemoServerFixture fixture) : IClassFixture<Dem
     [InlineData("""{"id":11,"op":"echo"}""")]                          // no type
     [InlineData("""{"type":"nope","id":11,"op":"echo"}""")]            // unknown type
     [InlineData("""{"type":7,"id":11,"op":"echo"}""")]                 // type not a string
+    [InlineData("""{"type":{"id":99},"id":11,"op":"echo"}""")]         // type an object: its members are not the envelope's
+    [InlineData("""{"type":["req",{"id":99}],"id":11,"op":"echo"}""")]
     [InlineData("""{"type":"req","id":11}""")]                         // no op
     [InlineData("""{"type":"req","id":11,"op":""}""")]                 // empty op
     [InlineData("""{"type":"req","id":11,"op":"has space"}""")]        // bad op characters

@@ -126,4 +126,31 @@ public sealed class HandlerTests
         Assert.Equal("\"fast\"", (await client.ReceiveJsonAsync()).Raw("id"));
         Assert.Equal("\"slow\"", (await client.ReceiveJsonAsync()).Raw("id"));
     }
+
+    [Theory]
+    [InlineData("nan")]
+    [InlineData("nan.async")]
+    public async Task ATypedAnswerThatCannotBeSerialisedIsRejectedInternalOnce(string op)
+    {
+        // JSON has no NaN: serialising the answer throws inside Confirm, which must not count as the answer.
+        await using TestServer server = await TestServer.StartAsync(configure: c => c
+            .MapRequest("nan", request =>
+            {
+                request.Confirm(double.NaN, MessagingTestJsonContext.Default.Double);
+                return default;
+            })
+            .MapRequest("nan.async", async request =>
+            {
+                await Task.Yield();
+                request.Confirm(double.NaN, MessagingTestJsonContext.Default.Double);
+            }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        JsonElement answer = await client.AnswerAsync($$"""{"type":"req","id":1,"op":"{{op}}"}""");
+        answer.AssertRej("internal", "1");
+
+        JsonElement after = await client.AnswerAsync("""{"type":"req","id":2,"op":"echo","data":"still usable"}""");
+        Assert.Equal("\"still usable\"", after.Raw("data"));
+        await client.AssertNothingElseArrivesAsync();
+    }
 }

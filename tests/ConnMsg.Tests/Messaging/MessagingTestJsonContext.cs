@@ -13,4 +13,5 @@ public sealed record AddResult(int Sum, string? Note = null);
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
 [JsonSerializable(typeof(AddArgs))]
 [JsonSerializable(typeof(AddResult))]
+[JsonSerializable(typeof(double))]
 public sealed partial class MessagingTestJsonContext : JsonSerializerContext;

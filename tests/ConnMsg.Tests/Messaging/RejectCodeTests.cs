@@ -81,6 +81,37 @@ public sealed class RejectCodeTests
     }
 
     [Fact]
+    public async Task AnAnsweredRequestIsNoLongerInFlightWhileItsHandlerStillRuns()
+    {
+        // §3: ids are unique among requests "still in flight"; a request the client has its answer to is not.
+        var cleanUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(o => o.MaxInFlight = 1, c => c.MapRequest("answer.then.work", async request =>
+        {
+            await Task.Yield();
+            request.Confirm();
+            await cleanUp.Task; // work after answering: the handler is still running
+        }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        try
+        {
+            JsonElement first = await client.AnswerAsync("""{"type":"req","id":1,"op":"answer.then.work"}""");
+            Assert.Equal("cfm", first.Type());
+
+            // The same id again, and another id in the only slot (MaxInFlight = 1): neither is a duplicate nor overloaded.
+            JsonElement sameId = await client.AnswerAsync("""{"type":"req","id":1,"op":"echo","data":"same id"}""");
+            Assert.Equal(("cfm", "\"same id\""), (sameId.Type(), sameId.Raw("data")));
+            JsonElement nextSlot = await client.AnswerAsync("""{"type":"req","id":2,"op":"answer.then.work"}""");
+            Assert.Equal(("cfm", "2"), (nextSlot.Type(), nextSlot.Raw("id")));
+        }
+        finally
+        {
+            cleanUp.SetResult();
+        }
+
+        await client.AssertNothingElseArrivesAsync();
+    }
+
+    [Fact]
     public async Task OverloadedRejectsExactlyTheRequestsBeyondMaxInFlight()
     {
         const int maxInFlight = 4, extra = 3;

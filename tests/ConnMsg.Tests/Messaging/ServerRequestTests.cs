@@ -70,6 +70,28 @@ public sealed class ServerRequestTests(DemoServerFixture fixture) : IClassFixtur
         Assert.Equal(("\"a\"", "\"answer to A\""), (second.Raw("id"), second.Raw("data")));
     }
 
+    [Theory]
+    [InlineData("""{"type":"rej","id":ID,"code":"NotFound"}""")] // code not snake_case
+    [InlineData("""{"type":"cfm","id":ID,"data":1,"data":2}""")]  // two data members
+    public async Task AMalformedAnswerIsRefusedWithIdNullAndFailsTheServersReqAtOnce(string malformed)
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":"ask","op":"demo.ask","data":{"op":"client.confirm"}}""");
+        JsonElement req = await client.ReceiveJsonAsync();
+        Assert.Equal("req", req.Type());
+
+        await client.SendAsync(malformed.Replace("ID", req.Raw("id")));
+
+        // Echoing the broken answer's id would make it a second answer to the client's own request of that id (the two
+        // directions have separate id spaces, §3); and the server's req, answered after all, does not wait for its timeout.
+        JsonElement[] answers = [await client.ReceiveJsonAsync(), await client.ReceiveJsonAsync()];
+        JsonElement refusal = Assert.Single(answers, a => a.Raw("id") == "null");
+        refusal.AssertRej("bad_message", "null");
+        JsonElement original = Assert.Single(answers, a => a.Raw("id") == "\"ask\"");
+        original.AssertRej("bad_message", "\"ask\"");
+        await client.AssertNothingElseArrivesAsync();
+    }
+
     [Fact]
     public async Task AnswersToUnknownServerRequestIdsAreIgnored()
     {

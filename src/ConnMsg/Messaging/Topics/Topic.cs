@@ -91,6 +91,13 @@ internal sealed class Topic
                 return false;
             }
 
+            // A connection that has already closed (a server-side Subscribe racing its close) is not listed: its close
+            // took back the subscriptions it had, and would never come for this one. True: nothing is left to do.
+            if (!connection.AddSubscription(this))
+            {
+                return true;
+            }
+
             if (_history is not null)
             {
                 long current = _history.LastSeq;
@@ -125,7 +132,6 @@ internal sealed class Topic
                 Volatile.Write(ref _count, _count + 1);
             }
 
-            connection.AddSubscription(this);
             return true;
         }
     }
