@@ -74,5 +74,22 @@ public sealed class ConnMsgOptions
         if (HistoryRetention <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.HistoryRetention must be positive.");
         if (MaxSubscriptionsPerConnection < 1) throw new InvalidOperationException("ConnMsgOptions.MaxSubscriptionsPerConnection must be positive.");
         if (MaxOutboundBytes < MaxMessageSize) throw new InvalidOperationException("ConnMsgOptions.MaxOutboundBytes must hold at least one message.");
+        RequirePositive(RequestTimeout, nameof(RequestTimeout));
+        RequirePositive(HandshakeTimeout, nameof(HandshakeTimeout));
+        RequirePositive(CloseTimeout, nameof(CloseTimeout));
+        RequirePositive(DrainTimeout, nameof(DrainTimeout));
+        if (MaxRequestLineSize < 16) throw new InvalidOperationException("ConnMsgOptions.MaxRequestLineSize must be at least 16 bytes.");
+        if (MaxRequestHeadSize < MaxRequestLineSize) throw new InvalidOperationException("ConnMsgOptions.MaxRequestHeadSize must be at least MaxRequestLineSize.");
+        // Host, Upgrade, Connection, Sec-WebSocket-Key and Sec-WebSocket-Version: a smaller limit refuses every upgrade.
+        if (MaxHeaderCount < 5) throw new InvalidOperationException("ConnMsgOptions.MaxHeaderCount must be at least 5.");
+    }
+
+    // Each is a timer's due time, so it must also fit one (24.8 days); a bad value used to fail every connection instead.
+    private static void RequirePositive(TimeSpan value, string name)
+    {
+        if (value <= TimeSpan.Zero || value.TotalMilliseconds > int.MaxValue)
+        {
+            throw new InvalidOperationException($"ConnMsgOptions.{name} must be positive and at most {TimeSpan.FromMilliseconds(int.MaxValue)}.");
+        }
     }
 }

@@ -31,13 +31,13 @@ public sealed class TransportMetrics
     {
         meter.CreateObservableUpDownCounter("connmsg.connections.open", () => Interlocked.Read(ref _connectionsOpen), description: "WebSocket connections open");
         meter.CreateObservableCounter("connmsg.connections.accepted", () => Interlocked.Read(ref _connectionsAccepted), description: "WebSocket handshakes accepted");
-        meter.CreateObservableCounter("connmsg.handshakes.refused", () => Snapshot(_refused, "reason"), description: "Handshakes refused, by reason");
+        meter.CreateObservableCounter("connmsg.handshakes.refused", () => Snapshot(_refused, "reason", static reason => reason), description: "Handshakes refused, by reason");
         meter.CreateObservableCounter("connmsg.frames.in", () => Interlocked.Read(ref _framesIn));
         meter.CreateObservableCounter("connmsg.frames.out", () => Interlocked.Read(ref _framesOut));
         meter.CreateObservableCounter("connmsg.bytes.in", () => Interlocked.Read(ref _bytesIn), unit: "By");
         meter.CreateObservableCounter("connmsg.bytes.out", () => Interlocked.Read(ref _bytesOut), unit: "By");
-        meter.CreateObservableCounter("connmsg.closes.sent", () => Snapshot(_closesSent, "code"), description: "Close frames sent, by code");
-        meter.CreateObservableCounter("connmsg.closes.received", () => Snapshot(_closesReceived, "code"), description: "Close frames received, by code");
+        meter.CreateObservableCounter("connmsg.closes.sent", () => Snapshot(_closesSent, "code", CodeLabel), description: "Close frames sent, by code");
+        meter.CreateObservableCounter("connmsg.closes.received", () => Snapshot(_closesReceived, "code", ReceivedCodeLabel), description: "Close frames received, by code");
         meter.CreateObservableCounter("connmsg.slow_consumer.closes", () => Interlocked.Read(ref _slowConsumerCloses));
     }
 
@@ -53,7 +53,12 @@ public sealed class TransportMetrics
     internal void ConnectionClosed() => Interlocked.Decrement(ref _connectionsOpen);
     internal void HandshakeRefused(string reason) => Interlocked.Increment(ref _refused.GetOrAdd(reason, _ => new StrongBox()).Value);
     internal void CloseSent(ushort code) => Interlocked.Increment(ref _closesSent.GetOrAdd(code, _ => new StrongBox()).Value);
-    internal void CloseReceived(ushort code) => Interlocked.Increment(ref _closesReceived.GetOrAdd(code, _ => new StrongBox()).Value);
+    /// <summary>
+    /// Counts a peer's close frame. The code is the peer's to choose, so it is bucketed: one series per code RFC 6455
+    /// defines, one for each of the 3000s and 4000s, one for anything invalid. Otherwise a client could make up to
+    /// 65,536 series, and every scrape would carry them.
+    /// </summary>
+    internal void CloseReceived(ushort code) => Interlocked.Increment(ref _closesReceived.GetOrAdd(ReceivedKey(code), _ => new StrongBox()).Value);
     internal void SlowConsumer() => Interlocked.Increment(ref _slowConsumerCloses);
     internal void AbnormalClosure() => Interlocked.Increment(ref _abnormalClosures);
 
@@ -76,13 +81,32 @@ public sealed class TransportMetrics
     }
 
     // 1005 never goes on the wire (RFC 6455 §7.4.1): it stands for a close frame without a code.
+    // Keys of the received-code buckets that are no close code themselves.
+    private const ushort InvalidCodes = 0, RegisteredCodes = 1, PrivateCodes = 2;
+
+    private static ushort ReceivedKey(ushort code) => code switch
+    {
+        CloseCode.NoStatus => code,
+        >= 3000 and <= 3999 => RegisteredCodes,
+        >= 4000 and <= 4999 => PrivateCodes,
+        _ => CloseCode.IsValidOnWire(code) ? code : InvalidCodes,
+    };
+
     private static string CodeLabel(ushort code) => code == CloseCode.NoStatus ? "none" : code.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private static IEnumerable<Measurement<long>> Snapshot<TKey>(ConcurrentDictionary<TKey, StrongBox> map, string label) where TKey : notnull
+    private static string ReceivedCodeLabel(ushort key) => key switch
+    {
+        InvalidCodes => "invalid",
+        RegisteredCodes => "3000-3999",
+        PrivateCodes => "4000-4999",
+        _ => CodeLabel(key),
+    };
+
+    private static IEnumerable<Measurement<long>> Snapshot<TKey>(ConcurrentDictionary<TKey, StrongBox> map, string label, Func<TKey, string> name) where TKey : notnull
     {
         foreach (KeyValuePair<TKey, StrongBox> pair in map)
         {
-            yield return new Measurement<long>(Interlocked.Read(ref pair.Value.Value), new KeyValuePair<string, object?>(label, pair.Key is ushort code ? CodeLabel(code) : pair.Key.ToString()));
+            yield return new Measurement<long>(Interlocked.Read(ref pair.Value.Value), new KeyValuePair<string, object?>(label, name(pair.Key)));
         }
     }
 
@@ -96,7 +120,7 @@ public sealed class TransportMetrics
         w.Counter("connmsg_bytes_in_total", "WebSocket bytes received (frames, headers included).", Interlocked.Read(ref _bytesIn));
         w.Counter("connmsg_bytes_out_total", "WebSocket bytes sent (frames, headers included).", Interlocked.Read(ref _bytesOut));
         w.LabelledCounter("connmsg_closes_sent_total", "Close frames sent, by code (none: an empty close frame).", "code", _closesSent.Select(p => (CodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
-        w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code (none: an empty close frame).", "code", _closesReceived.Select(p => (CodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
+        w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code (none: an empty close frame).", "code", _closesReceived.Select(p => (ReceivedCodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
         w.Counter("connmsg_abnormal_closures_total", "Connections that ended without a close frame from the peer.", Interlocked.Read(ref _abnormalClosures));
         w.Counter("connmsg_slow_consumer_closes_total", "Connections closed with 1013 because their outbound queue overflowed.", Interlocked.Read(ref _slowConsumerCloses));
     }

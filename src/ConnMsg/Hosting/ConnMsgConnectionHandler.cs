@@ -71,20 +71,31 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         using (var deadline = new CancellationTokenSource(_options.HandshakeTimeout))
         {
             // The deadline cancels the pending read instead of throwing, so a slow client costs no exception.
-            using CancellationTokenRegistration reg = deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
+            CancellationTokenRegistration reg = deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
             (head, HttpParseError error) = await ReadHeadAsync(input).ConfigureAwait(false);
+
+            // A deadline that fired after the head was read has left a cancel pending on the pipe, which the WebSocket
+            // read loop would take for its own and end the fresh connection without a close frame. Once the
+            // registration is gone no cancel can come; one that came counts as the timeout it nearly was.
+            reg.Dispose();
+            if (head is not null && deadline.IsCancellationRequested)
+            {
+                head = null;
+                error = HttpParseError.None;
+            }
+
             if (head is null)
             {
                 if (error != HttpParseError.None)
                 {
-                    _transportMetrics.HandshakeRefused(error.ToString());
-                    TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), 400, error.ToString());
                     int status = error switch
                     {
                         HttpParseError.HeadTooLarge or HttpParseError.TooManyHeaders => 431,
                         HttpParseError.UnsupportedVersion => 505,
                         _ => 400,
                     };
+                    _transportMetrics.HandshakeRefused(error.ToString());
+                    TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), status, error.ToString());
                     await RespondAsync(output, HttpResponse.Text(status, Describe(error)), headOnly: false).ConfigureAwait(false);
                 }
                 else
@@ -124,7 +135,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         {
             _transportMetrics.HandshakeRefused(reason);
             TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), refusal.Status, reason);
-            await RespondAsync(output, refusal, headOnly: false).ConfigureAwait(false);
+            await RespondAsync(output, refusal, headOnly: head.Method == "HEAD").ConfigureAwait(false);
             return null;
         }
 

@@ -98,6 +98,24 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
     }
 
     [Fact]
+    public async Task HeadToTheWebSocketPathIsRefusedWithAHeadAndNoBody()
+    {
+        // RFC 7231 §4.3.2: a response to HEAD has no body, whatever its Content-Length says.
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        NetworkStream stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(RawHttp.UpgradeRequest(Port, method: "HEAD")));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var received = new MemoryStream();
+        await stream.CopyToAsync(received, timeout.Token); // the server closes after its refusal
+
+        string answer = Encoding.Latin1.GetString(received.ToArray());
+        Assert.StartsWith("HTTP/1.1 400 ", answer);
+        Assert.EndsWith("\r\n\r\n", answer);
+        Assert.Equal(answer.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4, answer.Length);
+    }
+
+    [Fact]
     public async Task HealthzGets200Ok()
     {
         RawHttpResponse r = await RawHttp.SendAsync(Port, $"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -48,4 +48,29 @@ public sealed class MetricsTests
         Assert.Contains("# TYPE connmsg_requests_total counter\n", metrics);
         Assert.DoesNotContain("op=\"no.such\"", metrics); // unknown ops do not create series
     }
+
+    [Fact]
+    public async Task CloseCodesFromClientsAreCountedInBoundedSeries()
+    {
+        // The code is the client's to choose: one series each for the codes RFC 6455 defines, one per application
+        // range, one for anything invalid, so that no client can grow /metrics by a series per code.
+        await using TestServer server = await TestServer.StartAsync();
+        foreach (ushort code in new ushort[] { 1000, 3001, 3002, 4500, 5000, 5001, 999 })
+        {
+            await using Transport.RawWebSocket ws = await Transport.RawWebSocket.ConnectAsync(server);
+            await ws.SendAsync(Transport.ClientFrames.CloseFrame(code, default));
+            await ws.ReceiveCloseAsync();
+        }
+
+        string[] expected =
+        [
+            "connmsg_closes_received_total{code=\"1000\"} 1\n",
+            "connmsg_closes_received_total{code=\"3000-3999\"} 2\n",
+            "connmsg_closes_received_total{code=\"4000-4999\"} 1\n",
+            "connmsg_closes_received_total{code=\"invalid\"} 3\n",
+        ];
+        string metrics = (await HttpGet.GetAsync(server.HttpBase, "metrics")).Body;
+        Assert.All(expected, line => Assert.Contains(line, metrics));
+        Assert.Equal(expected.Length, metrics.Split('\n').Count(line => line.StartsWith("connmsg_closes_received_total{", StringComparison.Ordinal)));
+    }
 }
