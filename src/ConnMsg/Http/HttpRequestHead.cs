@@ -42,6 +42,21 @@ public sealed class HttpRequestHead
         return null;
     }
 
+    /// <summary>How many headers are named <paramref name="name"/> (case-insensitive).</summary>
+    internal int CountHeader(string name)
+    {
+        int count = 0;
+        foreach (KeyValuePair<string, string> h in Headers)
+        {
+            if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     /// <summary>Every comma-separated token of every header named <paramref name="name"/>, trimmed.</summary>
     public IEnumerable<string> GetHeaderTokens(string name)
     {

@@ -116,7 +116,7 @@ internal static class HttpRequestHeadParser
         ReadOnlySpan<byte> method = requestLine[..sp1];
         ReadOnlySpan<byte> target = requestLine.Slice(sp1 + 1, sp2);
         ReadOnlySpan<byte> version = requestLine[(sp1 + sp2 + 2)..];
-        if (!IsToken(method) || target.Length == 0 || target[0] != (byte)'/' || !IsVisible(target))
+        if (!IsToken(method) || !IsVisible(target) || !TryGetOriginForm(target, out target))
         {
             error = HttpParseError.MalformedRequestLine;
             return false;
@@ -124,7 +124,10 @@ internal static class HttpRequestHeadParser
 
         if (!version.SequenceEqual("HTTP/1.1"u8))
         {
-            error = version.StartsWith("HTTP/"u8) ? HttpParseError.UnsupportedVersion : HttpParseError.MalformedRequestLine;
+            // 505 only for a well-formed version this server does not speak; anything else is a malformed line.
+            bool wellFormed = version.Length == 8 && version.StartsWith("HTTP/"u8) && char.IsAsciiDigit((char)version[5])
+                && version[6] == (byte)'.' && char.IsAsciiDigit((char)version[7]);
+            error = wellFormed ? HttpParseError.UnsupportedVersion : HttpParseError.MalformedRequestLine;
             return false;
         }
 
@@ -150,7 +153,7 @@ internal static class HttpRequestHeadParser
             }
 
             ReadOnlySpan<byte> value = line[(colon + 1)..].Trim(" \t"u8);
-            if (value.ContainsAny((byte)'\r', (byte)'\n', (byte)0))
+            if (!IsFieldValue(value))
             {
                 error = HttpParseError.MalformedHeader;
                 return false;
@@ -164,7 +167,7 @@ internal static class HttpRequestHeadParser
         int q = targetText.IndexOf('?');
         head = new HttpRequestHead(
             Encoding.ASCII.GetString(method),
-            q < 0 ? targetText : targetText[..q],
+            q < 0 ? targetText : q == 0 ? "/" : targetText[..q],
             q < 0 ? string.Empty : targetText[q..],
             "HTTP/1.1",
             headers.ToArray());
@@ -184,6 +187,54 @@ internal static class HttpRequestHeadParser
             bool ok = b is (>= (byte)'a' and <= (byte)'z') or (>= (byte)'A' and <= (byte)'Z') or (>= (byte)'0' and <= (byte)'9')
                 || "!#$%&'*+-.^_`|~"u8.Contains(b);
             if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The path and query of a request target: origin-form as it is, absolute-form (<c>http://host/path</c>, which a
+    /// server must accept, RFC 9112 §3.2.2) with its scheme and authority removed. Asterisk- and authority-form fail.
+    /// </summary>
+    private static bool TryGetOriginForm(ReadOnlySpan<byte> target, out ReadOnlySpan<byte> originForm)
+    {
+        originForm = target;
+        if (!target.IsEmpty && target[0] == (byte)'/')
+        {
+            return true;
+        }
+
+        int schemeEnd = target.IndexOf("://"u8);
+        if (schemeEnd <= 0 || !IsScheme(target[..schemeEnd]))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> afterAuthority = target[(schemeEnd + 3)..];
+        int pathStart = afterAuthority.IndexOfAny((byte)'/', (byte)'?');
+        if (pathStart == 0)
+        {
+            return false; // no authority
+        }
+
+        // An empty path is "/" (RFC 9112 §3.2.1); a query right after the authority keeps its '?', and the path is
+        // filled in when the head is built.
+        originForm = pathStart < 0 ? "/"u8 : afterAuthority[pathStart..];
+        return true;
+    }
+
+    private static bool IsScheme(ReadOnlySpan<byte> s) =>
+        System.Text.Ascii.EqualsIgnoreCase(s, "http"u8) || System.Text.Ascii.EqualsIgnoreCase(s, "https"u8);
+
+    /// <summary>field-value (RFC 9110 §5.5): visible characters, obs-text, spaces and tabs; no other control character.</summary>
+    private static bool IsFieldValue(ReadOnlySpan<byte> value)
+    {
+        foreach (byte b in value)
+        {
+            if ((b < 0x20 && b != (byte)'\t') || b == 0x7F)
             {
                 return false;
             }

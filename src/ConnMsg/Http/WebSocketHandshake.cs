@@ -21,9 +21,10 @@ internal static class WebSocketHandshake
             return Refuse(400, "bad_method", "WebSocket upgrade requires GET", out refusedReason);
         }
 
-        if (request.GetHeader("Host") is null)
+        // RFC 9112 §3.2: a request with no Host, more than one, or an invalid one gets 400.
+        if (request.CountHeader("Host") != 1 || !IsValidHost(request.GetHeader("Host")!))
         {
-            return Refuse(400, "bad_request", "missing Host header", out refusedReason);
+            return Refuse(400, "bad_request", "exactly one valid Host header required", out refusedReason);
         }
 
         if (!request.GetHeaderTokens("Upgrade").Any(t => t.Equals("websocket", StringComparison.OrdinalIgnoreCase)))
@@ -36,13 +37,14 @@ internal static class WebSocketHandshake
             return Refuse(400, "bad_connection", "missing Upgrade token in Connection header", out refusedReason);
         }
 
-        if (request.GetHeader("Sec-WebSocket-Version")?.Trim() != "13")
+        if (request.CountHeader("Sec-WebSocket-Version") != 1 || request.GetHeader("Sec-WebSocket-Version")!.Trim() != "13")
         {
             refusedReason = "bad_version";
             return HttpResponse.Text(426, "unsupported Sec-WebSocket-Version (13 required)", new KeyValuePair<string, string>("Sec-WebSocket-Version", "13"));
         }
 
-        string? key = request.GetHeader("Sec-WebSocket-Key")?.Trim();
+        // RFC 6455 §11.3.1: the key must not appear more than once.
+        string? key = request.CountHeader("Sec-WebSocket-Key") == 1 ? request.GetHeader("Sec-WebSocket-Key")!.Trim() : null;
         if (!IsValidKey(key))
         {
             return Refuse(400, "bad_key", "missing or invalid Sec-WebSocket-Key", out refusedReason);
@@ -96,6 +98,45 @@ internal static class WebSocketHandshake
         Span<byte> decoded = stackalloc byte[18];
         return Convert.TryFromBase64String(key, decoded, out int written) && written == 16;
     }
+
+    /// <summary>
+    /// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed IP literal or a reg-name / IPv4
+    /// address, then digits for the port. Empty is allowed (a target without authority).
+    /// </summary>
+    internal static bool IsValidHost(string host)
+    {
+        ReadOnlySpan<char> rest = host;
+        if (rest.StartsWith('['))
+        {
+            int close = rest.IndexOf(']');
+            if (close < 2 || rest[1..close].ContainsAnyExcept(IpLiteralChars))
+            {
+                return false;
+            }
+
+            rest = rest[(close + 1)..];
+        }
+        else
+        {
+            int colon = rest.IndexOf(':');
+            ReadOnlySpan<char> name = colon < 0 ? rest : rest[..colon];
+            if (name.ContainsAnyExcept(RegNameChars))
+            {
+                return false;
+            }
+
+            rest = colon < 0 ? default : rest[colon..];
+        }
+
+        return rest.IsEmpty || (rest[0] == ':' && !rest[1..].ContainsAnyExceptInRange('0', '9'));
+    }
+
+    // unreserved / pct-encoded / sub-delims; IPv6 and IPvFuture literals (hex digits, ':', '.', 'v', unreserved).
+    private static readonly System.Buffers.SearchValues<char> RegNameChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%!$&'()*+,;=");
+
+    private static readonly System.Buffers.SearchValues<char> IpLiteralChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:");
 
     private static HttpResponse Refuse(int status, string reasonKey, string line, out string refusedReason)
     {

@@ -97,6 +97,32 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
         Assert.Equal(404, r.Status);
     }
 
+    [Theory]
+    [InlineData("Host: 127.0.0.1\r\n")]                                 // two Host fields (RFC 9112 §3.2)
+    [InlineData("Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\n")]     // two keys (RFC 6455 §11.3.1)
+    [InlineData("Sec-WebSocket-Version: 13\r\n")]                       // two versions
+    public async Task AnUpgradeWithARepeatedHeaderIsRefused(string repeated)
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, extra: repeated));
+        Assert.InRange(r.Status, 400, 426);
+    }
+
+    [Fact]
+    public async Task AnUpgradeWithAnInvalidHostIsRefusedWith400()
+    {
+        string request = RawHttp.UpgradeRequest(Port).Replace($"Host: 127.0.0.1:{Port}", "Host: a b/c");
+        RawHttpResponse r = await RawHttp.SendAsync(Port, request);
+        Assert.Equal(400, r.Status);
+    }
+
+    [Fact]
+    public async Task AnUpgradeInAbsoluteFormIsAccepted()
+    {
+        string request = RawHttp.UpgradeRequest(Port).Replace("GET /ws HTTP/1.1", $"GET http://127.0.0.1:{Port}/ws HTTP/1.1");
+        RawHttpResponse r = await RawHttp.SendAsync(Port, request);
+        Assert.Equal(101, r.Status);
+    }
+
     [Fact]
     public async Task HeadToTheWebSocketPathIsRefusedWithAHeadAndNoBody()
     {

@@ -188,7 +188,51 @@ public class HttpRequestHeadParserTests
         { "obsolete line folding", "GET / HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
         { "NUL in value", "GET / HTTP/1.1\r\nHost: x\u0000y\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
         { "bare LF in value", "GET / HTTP/1.1\r\nHost: x\ny\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "control byte in value", "GET / HTTP/1.1\r\nX-A: a\u0001b\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "DEL in value", "GET / HTTP/1.1\r\nX-A: a\u007fb\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "extra token after the version", "GET /ws HTTP/1.1 junk\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "version not DIGIT.DIGIT", "GET /ws HTTP/1.10\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "asterisk-form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "absolute-form of another scheme", "GET ftp://x/ws HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "absolute-form without authority", "GET http:///ws HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
     };
+
+    [Theory]
+    [InlineData("GET http://example.com/ws?token=1 HTTP/1.1", "/ws", "?token=1")]
+    [InlineData("GET HTTPS://example.com:8443/ws HTTP/1.1", "/ws", "")]
+    [InlineData("GET http://example.com HTTP/1.1", "/", "")]
+    [InlineData("GET http://example.com?x=1 HTTP/1.1", "/", "?x=1")]
+    public void AbsoluteFormIsAcceptedAndReadAsItsPathAndQuery(string requestLine, string path, string query)
+    {
+        // RFC 9112 §3.2.2: a server must accept absolute-form, whatever clients usually send.
+        var r = Parse(new ReadOnlySequence<byte>(Bytes(requestLine + "\r\nHost: example.com\r\n\r\n")));
+        Assert.True(r.Ok, r.Error.ToString());
+        Assert.Equal((path, query), (r.Head!.Path, r.Head.Query));
+    }
+
+    [Fact]
+    public void TabsAndObsTextAreAllowedInAFieldValue()
+    {
+        var r = Parse(new ReadOnlySequence<byte>(Bytes("GET / HTTP/1.1\r\nX-A: a\tb \u00e9\r\n\r\n")));
+        Assert.True(r.Ok, r.Error.ToString());
+        Assert.Equal("a\tb \u00e9", r.Head!.GetHeader("X-A"));
+    }
+
+    [Theory]
+    [InlineData("example.com", true)]
+    [InlineData("example.com:8080", true)]
+    [InlineData("127.0.0.1:80", true)]
+    [InlineData("[::1]:8080", true)]
+    [InlineData("[::1]", true)]
+    [InlineData("", true)]      // a target without authority
+    [InlineData("host:", true)] // port = *DIGIT
+    [InlineData("a b/c", false)]
+    [InlineData("example.com:80x", false)]
+    [InlineData("[::1", false)]
+    [InlineData("[]", false)]
+    [InlineData("ex@mple.com", false)]
+    public void HostIsUriHostAndAnOptionalPort(string host, bool valid) =>
+        Assert.Equal(valid, WebSocketHandshake.IsValidHost(host));
 
     [Theory]
     [MemberData(nameof(Malformed))]
