@@ -151,7 +151,9 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
     {
         if (_settings.OnInd is { } onInd)
         {
-            string topic = System.Text.Encoding.UTF8.GetString(json[envelope.Topic]);
+            string topic = System.Text.Encoding.UTF8.GetString(envelope.TopicEscaped
+                ? EnvelopeReader.Unescape(json[envelope.Topic], stackalloc byte[Names.MaxTopicBytes])
+                : json[envelope.Topic]);
             byte[] data = envelope.Data.End.Value == 0 ? "null"u8.ToArray() : json[envelope.Data].ToArray();
             onInd(connection, topic, data);
         }

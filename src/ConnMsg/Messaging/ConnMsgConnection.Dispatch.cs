@@ -60,8 +60,11 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
         switch (envelope.Kind)
         {
+            case MessageKind.Req when envelope.OpEscaped:
+                OnRequestWithEscapedOp(json, envelope);
+                break;
             case MessageKind.Req:
-                OnRequest(json, envelope);
+                OnRequest(json, envelope, json[envelope.Op]);
                 break;
             case MessageKind.Cfm:
             case MessageKind.Rej:
@@ -73,10 +76,13 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         }
     }
 
-    private void OnRequest(ReadOnlySpan<byte> json, in Envelope envelope)
+    // Kept out of OnRequest so that the usual request pays for no buffer it does not need.
+    private void OnRequestWithEscapedOp(ReadOnlySpan<byte> json, in Envelope envelope) =>
+        OnRequest(json, envelope, EnvelopeReader.Unescape(json[envelope.Op], stackalloc byte[Names.MaxOpBytes]));
+
+    private void OnRequest(ReadOnlySpan<byte> json, in Envelope envelope, ReadOnlySpan<byte> op)
     {
         ReadOnlySpan<byte> id = json[envelope.Id];
-        ReadOnlySpan<byte> op = json[envelope.Op];
         ReadOnlySpan<byte> data = envelope.Data.End.Value == 0 ? default : json[envelope.Data];
 
         if (_app.IsDraining)

@@ -103,14 +103,10 @@ internal static class EnvelopeReader
             else if (reader.ValueTextEquals("op"u8))
             {
                 reader.Read();
-                if (seenOp || reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, Names.MaxOpBytes, allowReserved: true))
+                if (seenOp || !TryReadName(ref reader, Names.MaxOpBytes, out e.Op, out e.OpEscaped))
                 {
                     error ??= "op must be 1..128 characters of A-Z a-z 0-9 . _ - : /";
                     reader.Skip();
-                }
-                else
-                {
-                    e.Op = SliceOfString(ref reader);
                 }
 
                 seenOp = true;
@@ -156,11 +152,7 @@ internal static class EnvelopeReader
             else if (reader.ValueTextEquals("topic"u8))
             {
                 reader.Read();
-                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && Names.IsValid(reader.ValueSpan, Names.MaxTopicBytes, allowReserved: true))
-                {
-                    e.Topic = SliceOfString(ref reader);
-                }
-                else
+                if (!TryReadName(ref reader, Names.MaxTopicBytes, out e.Topic, out e.TopicEscaped))
                 {
                     error ??= "topic must be 1..256 characters of A-Z a-z 0-9 . _ - : /";
                     reader.Skip();
@@ -210,6 +202,57 @@ internal static class EnvelopeReader
         }
 
         return error is null;
+    }
+
+    /// <summary>
+    /// Reads an op or topic: a JSON string whose value follows the name rule (PROTOCOL §3). The value is what counts,
+    /// so an escaped spelling (<c>"orders\/place"</c>, as PHP writes a slash) is as good as a plain one; it is returned as
+    /// its whole token, for <see cref="Unescape"/>, and flagged in <paramref name="escaped"/>.
+    /// </summary>
+    private static bool TryReadName(ref Utf8JsonReader reader, int maxBytes, out Range name, out bool escaped)
+    {
+        name = default;
+        escaped = false;
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return false;
+        }
+
+        if (!reader.ValueIsEscaped)
+        {
+            if (!Names.IsValid(reader.ValueSpan, maxBytes, allowReserved: true))
+            {
+                return false;
+            }
+
+            name = SliceOfString(ref reader);
+            return true;
+        }
+
+        // An escape is at most 6 bytes (\uXXXX) and no allowed character needs more than one.
+        if (reader.ValueSpan.Length > maxBytes * 6)
+        {
+            return false;
+        }
+
+        Span<byte> value = stackalloc byte[reader.ValueSpan.Length];
+        int length = reader.CopyString(value);
+        if (!Names.IsValid(value[..length], maxBytes, allowReserved: true))
+        {
+            return false;
+        }
+
+        name = new Range((int)reader.TokenStartIndex, (int)reader.BytesConsumed);
+        escaped = true;
+        return true;
+    }
+
+    /// <summary>The value of a name read with escapes: <paramref name="token"/> is its JSON string, already validated.</summary>
+    public static ReadOnlySpan<byte> Unescape(ReadOnlySpan<byte> token, Span<byte> destination)
+    {
+        var reader = new Utf8JsonReader(token);
+        reader.Read();
+        return destination[..reader.CopyString(destination)];
     }
 
     private static Range SliceOfString(ref Utf8JsonReader reader)

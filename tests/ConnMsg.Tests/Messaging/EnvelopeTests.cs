@@ -106,6 +106,18 @@ public sealed class EnvelopeTests(DemoServerFixture fixture) : IClassFixture<Dem
         await _client.AssertNothingElseArrivesAsync();
     }
 
+    [Theory]
+    [InlineData("""{"type":"req","id":1,"op":"ech\u006f","data":"x"}""", "cfm")]                // the value counts, not its spelling
+    [InlineData("""{"type":"req","id":1,"op":"no\/such"}""", "unknown_op")]                     // "\/" as PHP writes a slash
+    [InlineData("""{"type":"req","id":1,"op":"a\u0020b"}""", "bad_message")]                    // a space, however written
+    [InlineData("""{"type":"req","id":1,"op":"echo","data":"x","topic":"a\/b"}""", "cfm")]     // an escaped member a req ignores
+    public async Task AnEscapedOpIsReadAsItsValue(string request, string outcome)
+    {
+        JsonElement answer = await _client.AnswerAsync(request);
+        Assert.Equal("1", answer.Raw("id"));
+        Assert.Equal(outcome, answer.Type() == "cfm" ? "cfm" : answer.Str("code"));
+    }
+
     [Fact]
     public async Task OpAcceptsEveryAllowedCharacter()
     {

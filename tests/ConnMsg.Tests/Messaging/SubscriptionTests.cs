@@ -28,6 +28,21 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public async Task AnEscapedTopicIsTheTopicItSpells()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await using WsClient publisher = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        JsonElement cfm = await subscriber.AnswerAsync("""{"type":"req","id":1,"op":"$subscribe","data":{"topic":"prices\/EURUSD"}}""");
+        Assert.Equal("cfm", cfm.Type());
+        Assert.Equal(1, server.Server.SubscriberCount("prices/EURUSD"));
+
+        Assert.Equal(1, await publisher.PublishAsync("prices/EURUSD", "1"));
+        Assert.Equal("prices/EURUSD", (await subscriber.ReceiveJsonAsync()).Str("topic"));
+    }
+
+    [Fact]
     public async Task TypedPublishFromTheApplicationReachesSubscribers()
     {
         await using TestServer server = await TestServer.StartAsync();

@@ -30,13 +30,13 @@ internal static class SubscribeRequest
             if (reader.ValueTextEquals("topic"u8))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !Names.IsValid(reader.ValueSpan, Names.MaxTopicBytes, allowReserved: true))
+                // The value counts, not its spelling: "prices\/EURUSD" is the topic prices/EURUSD.
+                topic = reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= Names.MaxTopicBytes * 6 ? reader.GetString() : null;
+                if (topic is null || !Names.IsValid(topic, Names.MaxTopicBytes, allowReserved: true))
                 {
                     error = "topic must be 1..256 characters of A-Z a-z 0-9 . _ - : /";
                     return false;
                 }
-
-                topic = reader.GetString();
             }
             else if (reader.ValueTextEquals("since"u8))
             {
