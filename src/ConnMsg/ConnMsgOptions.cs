@@ -57,6 +57,16 @@ public sealed class ConnMsgOptions
     /// </summary>
     public int MaxHistoryTopics { get; set; } = 10_000;
 
+    /// <summary>
+    /// Whether a new history topic counts seq from the clock (the default) rather than from 0. From the clock, a topic
+    /// name never issues a seq twice, across its retirement and across server restarts, so a client's <c>since</c>
+    /// from before is answered <c>recovered:false</c> instead of being "recovered" with other Inds under the numbers
+    /// it had seen. The first Ind of a fresh topic then has a large seq (about 2^51), and <c>$subscribe</c> reports
+    /// that origin, not 0, until it is published to. False counts from 1 as PROTOCOL §5.3's example does, for clients
+    /// that assume it; recovery is then unsafe across restarts and retirements.
+    /// </summary>
+    public bool HistorySeqFromClock { get; set; } = true;
+
     /// <summary>Time a history topic with no subscribers and no publish keeps its history before it is dropped. Default 1 h.</summary>
     public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromHours(1);
 

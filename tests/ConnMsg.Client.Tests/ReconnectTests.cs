@@ -253,7 +253,7 @@ public sealed class ReconnectTests
     [Fact]
     public async Task ServerAbortDuringPublishBurstOnHistoryTopicDeliversEveryIndExactlyOnceInOrder()
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.CountingFromZero);
         const int Total = 300;
         string topic = UniqueTopic("history.burst.");
         var allowReconnect = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -317,7 +317,7 @@ public sealed class ReconnectTests
     [Fact]
     public async Task RecoveryImpossibleIsReportedAndLiveDeliveryContinues()
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.CountingFromZero);
         string topic = UniqueTopic("history.lost.");
         var allowReconnect = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var subscriber = await ConnectAsync(gateway, Options() with
@@ -377,7 +377,8 @@ public sealed class ReconnectTests
         var received = Channel.CreateUnbounded<ConnMsgInd>();
         await using var subscription = await subscriber.SubscribeAsync(topic, ind => received.Writer.TryWrite(ind)).Within();
 
-        // Nothing seen yet, but the cfm said seq 0: the re-subscription must ask since 0, not go live and miss these.
+        // Nothing seen yet, but the cfm gave the topic's current seq (its origin, from the clock): the re-subscription
+        // must ask since that, not go live and miss these.
         gateway.AbortConnections();
         for (int n = 1; n <= 3; n++)
         {
@@ -386,10 +387,12 @@ public sealed class ReconnectTests
 
         allowReconnect.SetResult();
 
+        long? first = null;
         for (int n = 1; n <= 3; n++)
         {
             var ind = await received.Reader.ReadAsync().AsTask().Within();
-            Assert.Equal(n, ind.Seq);
+            first ??= ind.Seq;
+            Assert.Equal(first + n - 1, ind.Seq);
             Assert.Equal(n, N(ind));
         }
     }

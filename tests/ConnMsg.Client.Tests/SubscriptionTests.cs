@@ -146,7 +146,7 @@ public sealed class SubscriptionTests
     [Fact]
     public async Task HistoryTopicIndsCarryConsecutiveSeq()
     {
-        await using var gateway = await TestGateway.StartAsync();
+        await using var gateway = await TestGateway.StartAsync(TestGateway.CountingFromZero);
         await using var client = await ConnectAsync(gateway);
         string topic = UniqueTopic("history.seq.");
         await PublishAsync(client, topic, 0).Within(); // seq 1, before we subscribe: must not be delivered

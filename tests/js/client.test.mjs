@@ -16,7 +16,9 @@ function client(extra = {}) {
 }
 
 // demo.ask (server-initiated requests) is off by default in the gateway; turn it on.
-before(async () => { gw = await startGateway({ args: ['--Demo:ServerRequests=true'] }); });
+// History topics count seq from 0 here, so that a seq reads as the number of Inds published; the browser suite runs
+// the gateway's default, seq counted from the clock.
+before(async () => { gw = await startGateway({ args: ['--Demo:ServerRequests=true', '--ConnMsg:HistorySeqFromClock=false'] }); });
 after(async () => {
   for (const c of clients) c.close();
   await gw?.stop();

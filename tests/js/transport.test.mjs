@@ -12,7 +12,8 @@ import { within } from './lib/util.mjs';
 let gw;
 const sockets = [];
 
-before(async () => { gw = await startGateway(); });
+// History topics count seq from 0 here, so that a seq reads as the number of Inds published.
+before(async () => { gw = await startGateway({ args: ['--ConnMsg:HistorySeqFromClock=false'] }); });
 after(async () => {
   for (const s of sockets) s.terminate();
   await gw?.stop();

@@ -16,6 +16,9 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public Uri WebSocketUri { get; }
 
+    /// <summary>History topics count seq from 0 instead of the clock, for tests that read a seq as the number published.</summary>
+    public const string CountingFromZero = "--ConnMsg:HistorySeqFromClock=false";
+
     /// <param name="args">Extra command-line settings, e.g. <c>--Demo:ServerRequests=true</c>.</param>
     public static async Task<TestGateway> StartAsync(params string[] args)
     {

@@ -48,6 +48,7 @@ public sealed class HistoryRaceTests
 
     private static Task<TestServer> StartAsync() => TestServer.StartAsync(o =>
     {
+        o.HistorySeqFromClock = false; // seq reads as the number of Inds published
         o.HistoryCapacity = MaxRacing + Prepublished + 1000; // the window always reaches back: recovery must succeed
         o.MaxOutboundBytes = 64L * 1024 * 1024;
     });

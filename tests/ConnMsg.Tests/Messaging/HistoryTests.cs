@@ -8,12 +8,17 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ConnMsg.Tests.Messaging;
 
 /// <summary>PROTOCOL.md §5.3: history topics, <c>seq</c>, and <c>$subscribe</c> with <c>since</c>.</summary>
+/// <remarks>
+/// The rules are shown on topics counting from 0 (<see cref="ConnMsgOptions.HistorySeqFromClock"/> off), where a seq
+/// reads as the number of Inds published; the default origin from the clock, which only shifts every seq of a topic
+/// by the same amount, has tests of its own at the end.
+/// </remarks>
 public sealed class HistoryTests
 {
     [Fact]
     public async Task HistoryTopicIndsCarrySeqIncreasingByOne()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await CountingFromZeroAsync();
         await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
         await using WsClient publisher = await WsClient.ConnectAsync(server.WebSocketUri);
         await subscriber.SubscribeAsync("history.seq");
@@ -31,7 +36,7 @@ public sealed class HistoryTests
     [Fact]
     public async Task SeqIsPerTopic()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await CountingFromZeroAsync();
         await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
         await subscriber.SubscribeAsync("history.one");
         await subscriber.SubscribeAsync("history.two");
@@ -47,7 +52,7 @@ public sealed class HistoryTests
     [Fact]
     public async Task SubscribeWithoutSinceToAFreshTopicReportsSeqZero()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await CountingFromZeroAsync();
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
         JsonElement data = await client.SubscribeAsync("history.fresh");
         Assert.Equal("""{"seq":0}""", data.GetRawText());
@@ -56,7 +61,7 @@ public sealed class HistoryTests
     [Fact]
     public async Task SubscribeWithoutSinceGoesLiveAtOnceAndReportsTheCurrentSeq()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await CountingFromZeroAsync();
         await PublishManyAsync(server, "history.live", 7);
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
 
@@ -75,7 +80,7 @@ public sealed class HistoryTests
     [InlineData(9)]
     public async Task SubscribeWithSinceReplaysTheMissedIndsThenGoesLive(long since)
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await CountingFromZeroAsync();
         await PublishManyAsync(server, "history.replay", 10);
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
 
@@ -100,7 +105,7 @@ public sealed class HistoryTests
     [Fact]
     public async Task SubscribeWithSinceAtTheCurrentSeqReplaysNothingAndIsRecovered()
     {
-        await using TestServer server = await TestServer.StartAsync();
+        await using TestServer server = await CountingFromZeroAsync();
         await PublishManyAsync(server, "history.uptodate", 4);
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
         JsonElement data = await client.SubscribeAsync("history.uptodate", since: 4);
@@ -115,7 +120,7 @@ public sealed class HistoryTests
     [InlineData(0, false)]
     public async Task SinceOlderThanTheKeptWindowIsNotRecovered(long since, bool recovered)
     {
-        await using TestServer server = await TestServer.StartAsync(o => o.HistoryCapacity = 10);
+        await using TestServer server = await CountingFromZeroAsync(o => o.HistoryCapacity = 10);
         await PublishManyAsync(server, "history.window", 25);
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
 
@@ -146,7 +151,7 @@ public sealed class HistoryTests
     [Fact]
     public async Task TopicsOutsideTheHistoryPrefixesKeepNoHistory()
     {
-        await using TestServer server = await TestServer.StartAsync(o => o.HistoryTopicPrefixes = ["kept."]);
+        await using TestServer server = await CountingFromZeroAsync(o => o.HistoryTopicPrefixes = ["kept."]);
         await PublishManyAsync(server, "kept.a", 2);
         await PublishManyAsync(server, "history.a", 2);
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
@@ -157,6 +162,50 @@ public sealed class HistoryTests
         await PublishManyAsync(server, "history.a", 1);
         Assert.False((await client.ReceiveIndsAsync(1))[0].TryGetProperty("seq", out _));
     }
+
+    [Fact]
+    public async Task ByDefaultAFreshTopicCountsFromTheClock()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        long before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        long origin = (await client.SubscribeAsync("history.clock")).GetProperty("seq").GetInt64();
+        long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+
+        // Microseconds since 1970 when the topic was created (a JSON-safe integer), and the first Ind right after it.
+        Assert.InRange(origin, before, after + 1000);
+        await PublishManyAsync(server, "history.clock", 2);
+        Assert.Equal([origin + 1, origin + 2], (await client.ReceiveIndsAsync(2)).Select(i => i.Seq()));
+    }
+
+    [Fact]
+    public async Task ASinceFromBeforeARestartIsNotRecoveredFromTheNewIncarnationsInds()
+    {
+        // The client saw seqs up to lastSeen from the first server; the second has since published more Inds than that
+        // topic ever had. Counting from 1 again, it would replay its own Inds under the old numbers and call it recovered.
+        long lastSeen;
+        await using (TestServer first = await TestServer.StartAsync())
+        {
+            await PublishManyAsync(first, "history.restart", 3);
+            await using WsClient client = await WsClient.ConnectAsync(first.WebSocketUri);
+            lastSeen = (await client.SubscribeAsync("history.restart")).GetProperty("seq").GetInt64();
+        }
+
+        await using TestServer second = await TestServer.StartAsync();
+        await PublishManyAsync(second, "history.restart", 5);
+        await using WsClient back = await WsClient.ConnectAsync(second.WebSocketUri);
+        JsonElement data = await back.SubscribeAsync("history.restart", since: lastSeen);
+
+        Assert.False(data.GetProperty("recovered").GetBoolean());
+        Assert.True(data.GetProperty("seq").GetInt64() > lastSeen, $"the new topic's seq {data.GetProperty("seq")} is above every seq the old one issued ({lastSeen})");
+        await back.AssertNothingElseArrivesAsync(); // nothing replayed
+    }
+
+    private static Task<TestServer> CountingFromZeroAsync(Action<ConnMsgOptions>? more = null) => TestServer.StartAsync(o =>
+    {
+        o.HistorySeqFromClock = false;
+        more?.Invoke(o);
+    });
 
     internal static IIndPublisher Publisher(TestServer server) => server.App.Services.GetRequiredService<IIndPublisher>();
 

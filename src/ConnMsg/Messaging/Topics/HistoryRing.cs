@@ -10,7 +10,12 @@ internal sealed class HistoryRing
     private int _count;
     private long _lastSeq;
 
-    public HistoryRing(int capacity) => _frames = new OutboundFrame?[capacity];
+    /// <summary>An empty ring whose first Ind will be <paramref name="origin"/> + 1.</summary>
+    public HistoryRing(int capacity, long origin)
+    {
+        _frames = new OutboundFrame?[capacity];
+        _lastSeq = origin;
+    }
 
     public long LastSeq => _lastSeq;
 
@@ -20,7 +25,7 @@ internal sealed class HistoryRing
     /// <summary>Keeps <paramref name="frame"/> (taking one reference) as seq <see cref="LastSeq"/> + 1, dropping the oldest when full.</summary>
     public void Append(long seq, OutboundFrame frame)
     {
-        int slot = (int)(seq % _frames.Length);
+        int slot = Slot(seq);
         _frames[slot]?.Release();
         _frames[slot] = frame;
         _lastSeq = seq;
@@ -35,11 +40,13 @@ internal sealed class HistoryRing
     {
         for (long seq = Math.Max(since + 1, OldestSeq); seq <= _lastSeq; seq++)
         {
-            OutboundFrame frame = _frames[(int)(seq % _frames.Length)]!;
+            OutboundFrame frame = _frames[Slot(seq)]!;
             frame.AddRef();
             to.Send(frame);
         }
     }
+
+    private int Slot(long seq) => (int)(seq % _frames.Length);
 
     public void Clear()
     {

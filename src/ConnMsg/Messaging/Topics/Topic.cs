@@ -20,13 +20,14 @@ internal sealed class Topic
     private bool _retired;
     private long _lastActivityMs;
 
-    public Topic(string name, int historyCapacity)
+    /// <summary>A topic; with <paramref name="historyCapacity"/> above 0 it keeps history, counting seq from <paramref name="seqOrigin"/>.</summary>
+    public Topic(string name, int historyCapacity, long seqOrigin)
     {
         Name = name;
         _lastActivityMs = Environment.TickCount64;
         if (historyCapacity > 0)
         {
-            _history = new HistoryRing(historyCapacity);
+            _history = new HistoryRing(historyCapacity, seqOrigin);
         }
     }
 
@@ -35,6 +36,18 @@ internal sealed class Topic
     public bool KeepsHistory => _history is not null;
 
     public int SubscriberCount => Volatile.Read(ref _count);
+
+    /// <summary>The last seq issued (the origin when none was); 0 for a topic without history.</summary>
+    public long LastSeq
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _history?.LastSeq ?? 0;
+            }
+        }
+    }
 
     /// <summary>Publishes one Ind; returns how many subscribers it was queued to, or -1 if the topic was retired.</summary>
     public int Publish(ReadOnlySpan<byte> data, bool validateData, Diagnostics.MessagingMetrics metrics)

@@ -18,11 +18,13 @@ internal sealed class TopicRegistry
     private readonly ConcurrentDictionary<string, Topic>.AlternateLookup<ReadOnlySpan<char>> _byChars;
     private readonly ConnMsgOptions _options;
     private readonly MessagingMetrics _metrics;
+    private readonly SeqOrigin _seqOrigin;
 
-    public TopicRegistry(ConnMsgOptions options, MessagingMetrics metrics)
+    public TopicRegistry(ConnMsgOptions options, MessagingMetrics metrics, TimeProvider? clock = null)
     {
         _options = options;
         _metrics = metrics;
+        _seqOrigin = new SeqOrigin(options.HistorySeqFromClock, clock ?? TimeProvider.System);
         _byChars = _topics.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -160,7 +162,7 @@ internal sealed class TopicRegistry
             return false;
         }
 
-        var created = new Topic(name, history ? _options.HistoryCapacity : 0);
+        var created = history ? new Topic(name, _options.HistoryCapacity, _seqOrigin.Next()) : new Topic(name, 0, 0);
         topic = _topics.GetOrAdd(name, created);
         if (history && !ReferenceEquals(topic, created))
         {
@@ -174,6 +176,7 @@ internal sealed class TopicRegistry
     {
         if (_topics.TryRemove(new KeyValuePair<string, Topic>(topic.Name, topic)) && topic.KeepsHistory)
         {
+            _seqOrigin.NoteRetired(topic.LastSeq);
             Interlocked.Decrement(ref _historyTopics);
         }
     }
