@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ConnMsg.Client.Internal;
+using ConnMsg.Messaging;
 
 namespace ConnMsg.Client;
 
@@ -13,8 +14,9 @@ public sealed partial class ConnMsgClient
     /// <summary>
     /// Answers server-initiated requests for <paramref name="op"/> with raw JSON. The handler's result becomes the
     /// <c>cfm</c>'s <c>data</c> (empty: none); throwing <see cref="ConnMsgRejectedException"/> answers <c>rej</c> with
-    /// its code and reason, any other exception <c>rej</c> <c>internal</c>. Requests for ops without a handler are
-    /// answered <c>rej</c> <c>unknown_op</c>. Handlers run concurrently, off the receive loop.
+    /// its code and reason (<c>internal</c>, and a log entry, when the code is not <c>snake_case</c>), any other
+    /// exception <c>rej</c> <c>internal</c>. Requests for ops without a handler are answered <c>rej</c>
+    /// <c>unknown_op</c>. Handlers run concurrently, off the receive loop.
     /// </summary>
     /// <param name="op">The operation to answer.</param>
     /// <param name="handler">Gets the request's raw <c>data</c> (the literal <c>null</c> when absent) and a token cancelled when the connection drops.</param>
@@ -109,9 +111,16 @@ public sealed partial class ConnMsgClient
                 answer = EnvelopeWriter.WriteRej(id, "internal", "The answer exceeds the server's maxMessage.");
             }
         }
-        catch (ConnMsgRejectedException e)
+        catch (ConnMsgRejectedException e) when (Names.IsSnakeCase(e.Code))
         {
             answer = EnvelopeWriter.WriteRej(id, e.Code, e.Reason);
+        }
+        catch (ConnMsgRejectedException e)
+        {
+            // The server refuses a rej whose code is not snake_case (PROTOCOL §3) as bad_message, and its request
+            // would then end only at its timeout; internal still answers it, and the log tells the developer why.
+            ConnMsgClientLog.RejectCodeNotSnakeCase(_logger, op, e.Code, e);
+            answer = EnvelopeWriter.WriteRej(id, "internal", "The handler's reject code was not snake_case.");
         }
         catch (OperationCanceledException) when (connection.Aborted.IsCancellationRequested)
         {

@@ -52,4 +52,7 @@ internal static partial class ConnMsgClientLog
 
     [LoggerMessage(16, LogLevel.Information, "Resubscribed {Topic} (since {Since}, recovered {Recovered}).")]
     public static partial void Resubscribed(ILogger logger, string topic, long? since, bool? recovered);
+
+    [LoggerMessage(17, LogLevel.Error, "The handler of server request {Op} rejected it with code '{Code}', which is not snake_case (PROTOCOL §3); answered internal instead.")]
+    public static partial void RejectCodeNotSnakeCase(ILogger logger, string op, string code, Exception error);
 }

@@ -7,6 +7,10 @@ namespace ConnMsg.Client;
 public sealed class ConnMsgRejectedException : ConnMsgException
 {
     /// <summary>Creates the exception.</summary>
+    /// <remarks>
+    /// The code is not checked here: this type also carries whatever code a peer sent. A handler's code that is not
+    /// <c>snake_case</c> is answered <c>internal</c> (and logged) instead, since the server would refuse it.
+    /// </remarks>
     /// <param name="code">The <c>snake_case</c> reject code (PROTOCOL §4).</param>
     /// <param name="reason">Optional human-readable text.</param>
     public ConnMsgRejectedException(string code, string? reason)

@@ -34,6 +34,20 @@ public sealed class GatewayServerRequestTests
     }
 
     [Fact]
+    public async Task ClientRejectionWithACodeThatIsNotSnakeCaseReachesTheGatewayAsInternal()
+    {
+        // A short server timeout: should the gateway never get a usable answer from the client, demo.ask still ends
+        // (timeout) well within the test's patience.
+        await using var gateway = await TestGateway.StartAsync("--Demo:ServerRequests=true", "--ConnMsg:RequestTimeout=00:00:05");
+        await using var client = await ConnectAsync(gateway);
+        using var find = client.OnRequest("client.find", (_, _) => throw new ConnMsgRejectedException("NotFound", "no such thing"));
+
+        var e = await Assert.ThrowsAsync<ConnMsgRejectedException>(() => client.RequestAsync("demo.ask", Ask("client.find", "{}"))).Within();
+
+        Assert.Equal("internal", e.Code);
+    }
+
+    [Fact]
     public async Task RequestForAnOpWithoutHandlerIsRejectedUnknownOp()
     {
         await using var gateway = await TestGateway.StartAsync("--Demo:ServerRequests=true");

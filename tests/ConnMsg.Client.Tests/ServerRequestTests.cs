@@ -58,6 +58,37 @@ public sealed class ServerRequestTests
     }
 
     [Fact]
+    public async Task RejCodeMustBeSnakeCaseSoAHandlersOtherCodeIsAnsweredInternal()
+    {
+        var clientReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answered = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"$session","data":{"id":"s3","keepAlive":15,"maxMessage":65536,"maxInFlight":256}}""");
+            await clientReady.Task;
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":4,"op":"things.find","data":{"name":"x"}}""");
+            answered.SetResult(JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket)).RootElement);
+            await done.Task;
+        });
+        var logger = new TestLogger();
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger));
+        using var find = client.OnRequest("things.find", (_, _) => throw new ConnMsgRejectedException("NotFound", "no such thing"));
+        clientReady.SetResult();
+
+        var answer = await answered.Task.Within();
+        done.SetResult();
+
+        // The server would refuse "NotFound" as bad_message and its request would end only at its timeout.
+        Assert.Equal("rej", answer.GetProperty("type").GetString());
+        Assert.Equal(4, answer.GetProperty("id").GetInt32());
+        Assert.Equal("internal", answer.GetProperty("code").GetString());
+        string logged = await logger.WaitForAsync(17).Within(); // RejectCodeNotSnakeCase
+        Assert.Contains("things.find", logged);
+        Assert.Contains("NotFound", logged);
+    }
+
+    [Fact]
     public async Task SecondHandlerForTheSameOpIsRefusedAndDisposingFreesIt()
     {
         var server = await ScriptedServer.StartAsync(socket => ScriptedServer.ReceiveAsync(socket));
