@@ -162,32 +162,44 @@ public sealed partial class ConnMsgClient
             var connection = Volatile.Read(ref _current);
             if (!IsDisposed && connection is not null && state.SubscribedGeneration == connection.Generation)
             {
-                long id = NextId();
-                var message = EnvelopeWriter.WriteRequest(id, "$unsubscribe", state.Topic, static (w, topic) =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("topic"u8, topic);
-                    w.WriteEndObject();
-                });
-                try
-                {
-                    await ExecuteAsync(message, new RawPendingRequest(id, ContinuationMode.ThreadPool), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is ConnMsgException or TimeoutException)
-                {
-                    // The connection is gone (so is the server's subscription) or the server refused: nothing to undo.
-                }
+                await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
             }
 
             state.SubscribedGeneration = -1;
-            if (state.TryMarkRemoved())
-            {
-                _topics.TryRemove(KeyValuePair.Create(state.Topic, state));
-            }
+            RetireIfUnused(state);
         }
         finally
         {
             state.Gate.Release();
+        }
+    }
+
+    /// <summary>Sends <c>$unsubscribe</c> on a given connection and waits for its answer (best effort); the caller holds the topic's gate.</summary>
+    private async Task UnsubscribeOnAsync(Connection connection, string topic)
+    {
+        long id = NextId();
+        var message = EnvelopeWriter.WriteRequest(id, "$unsubscribe", topic, static (w, topic) =>
+        {
+            w.WriteStartObject();
+            w.WriteString("topic"u8, topic);
+            w.WriteEndObject();
+        });
+        try
+        {
+            await ExecuteAsync(message, new RawPendingRequest(id, ContinuationMode.ThreadPool), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ConnMsgException or TimeoutException)
+        {
+            // The connection is gone (so is the server's subscription) or the server refused: nothing to undo.
+        }
+    }
+
+    /// <summary>Takes a topic nobody subscribes to any more out of the table; the caller holds its gate.</summary>
+    private void RetireIfUnused(TopicState state)
+    {
+        if (state.TryMarkRemoved())
+        {
+            _topics.TryRemove(KeyValuePair.Create(state.Topic, state));
         }
     }
 }
