@@ -314,7 +314,7 @@ public sealed partial class ConnMsgClient
             SubscribeResult result;
             try
             {
-                result = await SubscribeOnAsync(connection, state, since, cancellationToken).ConfigureAwait(false);
+                result = await SubscribeOnAsync(connection, state, since, cancellationToken, out _).ConfigureAwait(false);
             }
             catch (ConnMsgRejectedException e)
             {

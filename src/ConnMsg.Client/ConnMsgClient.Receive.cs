@@ -39,13 +39,20 @@ public sealed partial class ConnMsgClient
     private void OnAnswer(Connection connection, ref Envelope envelope)
     {
         // Only integer ids are ours; anything else (or an id no longer pending) is an answer nobody awaits.
-        if (envelope.IntegerId is not { } id || !connection.TryTakePending(id, out var pending) || pending!.IsAbandoned)
+        if (envelope.IntegerId is not { } id || !connection.TryTakePending(id, out var pending))
         {
             ConnMsgClientLog.AnswerDiscarded(_logger, envelope.IntegerId ?? -1);
             return;
         }
 
-        if (pending!.DeferCompletion)
+        pending!.OnSettled(envelope.Kind == MessageKind.Cfm);
+        if (pending.IsAbandoned)
+        {
+            ConnMsgClientLog.AnswerDiscarded(_logger, id);
+            return;
+        }
+
+        if (pending.DeferCompletion)
         {
             if (envelope.Kind == MessageKind.Cfm)
             {

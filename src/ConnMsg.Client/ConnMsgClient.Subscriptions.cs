@@ -7,7 +7,8 @@ public sealed partial class ConnMsgClient
 {
     /// <summary>
     /// Subscribes to a topic; enumerate the returned subscription to read its Inds, dispose it to unsubscribe.
-    /// Returns once the server confirmed the subscription is live.
+    /// Returns once the server confirmed the subscription is live. Cancelled or timed out after the <c>$subscribe</c>
+    /// went out, it is taken back with <c>$unsubscribe</c> once the server's late <c>cfm</c> arrives.
     /// </summary>
     /// <param name="topic">The topic, e.g. <c>prices.EURUSD</c>.</param>
     /// <param name="cancellationToken">Cancels subscribing.</param>
@@ -87,6 +88,7 @@ public sealed partial class ConnMsgClient
                 // Never wait for the connection while holding the gate: the reconnect needs it to re-subscribe.
                 var connection = await WaitForOpenAsync(timeout.Token).ConfigureAwait(false);
                 await state.Gate.WaitAsync(timeout.Token).ConfigureAwait(false);
+                SubscribePendingRequest? request = null;
                 try
                 {
                     if (state.SubscribedGeneration == connection.Generation)
@@ -96,9 +98,15 @@ public sealed partial class ConnMsgClient
 
                     try
                     {
-                        await SubscribeOnAsync(connection, state, null, timeout.Token).ConfigureAwait(false);
+                        await SubscribeOnAsync(connection, state, null, timeout.Token, out request).ConfigureAwait(false);
                         state.SubscribedGeneration = connection.Generation;
                         return subscription;
+                    }
+                    catch (Exception) when (request is { IsAbandoned: true })
+                    {
+                        // Cancelled or timed out after it was sent: the server may still make it live.
+                        _ = UndoAbandonedSubscribeAsync(connection, state, request.Settled);
+                        throw;
                     }
                     catch (ConnMsgConnectionLostException)
                     {
@@ -125,7 +133,7 @@ public sealed partial class ConnMsgClient
     }
 
     /// <summary>Sends <c>$subscribe</c> on a given connection; the caller holds the topic's gate.</summary>
-    private Task<SubscribeResult> SubscribeOnAsync(Connection connection, TopicState state, long? since, CancellationToken cancellationToken)
+    private Task<SubscribeResult> SubscribeOnAsync(Connection connection, TopicState state, long? since, CancellationToken cancellationToken, out SubscribePendingRequest request)
     {
         long id = NextId();
         var message = EnvelopeWriter.WriteRequest(id, "$subscribe", (state.Topic, since), static (w, s) =>
@@ -139,7 +147,45 @@ public sealed partial class ConnMsgClient
 
             w.WriteEndObject();
         });
-        return ExecuteAsync(message, new SubscribePendingRequest(id, state, since is not null), connection, _options.RequestTimeout, cancellationToken);
+        request = new SubscribePendingRequest(id, state, since is not null);
+        return ExecuteAsync(message, request, connection, _options.RequestTimeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Undoes a <c>$subscribe</c> whose caller gave up after it was sent, unless a later one of the topic was
+    /// confirmed on the same connection meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// It waits for the answer instead of sending <c>$unsubscribe</c> at once: the server may handle the two
+    /// concurrently (PROTOCOL §8), and an <c>$unsubscribe</c> that overtakes a slow <c>$subscribe</c> would leave it
+    /// live. A <c>rej</c> or a lost connection leaves nothing to undo. Under the topic's gate, so a new subscribe of
+    /// the topic goes out after this <c>$unsubscribe</c>, never before it.
+    /// </remarks>
+    private async Task UndoAbandonedSubscribeAsync(Connection connection, TopicState state, Task<bool> settled)
+    {
+        // Synchronous, before the caller releases the gate and unsubscribes its subscriber: the state must not be
+        // retired while this still needs it.
+        state.AddUnsettled();
+        bool live = await settled.ConfigureAwait(false);
+        await state.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            // A subscriber confirmed on this connection since owns the server's subscription and unsubscribes when it
+            // leaves. One still on its way sends its own $subscribe after this, under the gate.
+            bool undo = live && state.SubscribedGeneration != connection.Generation && !connection.IsClosed && !IsDisposed;
+            if (undo)
+            {
+                await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
+            }
+
+            ConnMsgClientLog.AbandonedSubscribeSettled(_logger, state.Topic, live, undo);
+            state.RemoveUnsettled();
+            RetireIfUnused(state);
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
     }
 
     /// <summary>Removes a subscriber; the last one of a topic sends <c>$unsubscribe</c> (best effort).</summary>
@@ -188,9 +234,10 @@ public sealed partial class ConnMsgClient
         {
             await ExecuteAsync(message, new RawPendingRequest(id, ContinuationMode.ThreadPool), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is ConnMsgException or TimeoutException)
+        catch (Exception e) when (e is ConnMsgException or TimeoutException or ObjectDisposedException)
         {
-            // The connection is gone (so is the server's subscription) or the server refused: nothing to undo.
+            // The connection is gone (so is the server's subscription), the client was disposed meanwhile (closing
+            // it), or the server refused: nothing to undo.
         }
     }
 

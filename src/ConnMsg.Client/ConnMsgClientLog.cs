@@ -55,4 +55,7 @@ internal static partial class ConnMsgClientLog
 
     [LoggerMessage(17, LogLevel.Error, "The handler of server request {Op} rejected it with code '{Code}', which is not snake_case (PROTOCOL §3); answered internal instead.")]
     public static partial void RejectCodeNotSnakeCase(ILogger logger, string op, string code, Exception error);
+
+    [LoggerMessage(18, LogLevel.Debug, "A subscribe to {Topic} whose caller gave up has settled (live: {Live}); sent $unsubscribe: {Unsubscribed}.")]
+    public static partial void AbandonedSubscribeSettled(ILogger logger, string topic, bool live, bool unsubscribed);
 }

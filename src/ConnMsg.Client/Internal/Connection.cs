@@ -204,6 +204,7 @@ internal sealed class Connection : ITransportSink
         foreach (var request in orphans)
         {
             _slots.Release();
+            request.OnSettled(false);
             request.Fail(failure);
         }
     }

@@ -42,6 +42,16 @@ internal abstract class PendingRequest
     /// <summary>Runs on the receive loop: must be quick and must not throw.</summary>
     public abstract void Complete(ReadOnlySpan<byte> data);
 
+    /// <summary>
+    /// Called once by whoever takes the request out of the pending table: the receive loop with its answer
+    /// (<paramref name="confirmed"/> for a <c>cfm</c>) or the connection-lost sweep (false). Also called after the
+    /// caller gave up waiting, which is the point: the server acted on the request all the same. Not called for a
+    /// request taken back unsent. Must be quick and must not throw.
+    /// </summary>
+    public virtual void OnSettled(bool confirmed)
+    {
+    }
+
     public abstract void Fail(Exception error);
 
     /// <summary>Reads the answer's data (it lies in the receive buffer only now) and holds the outcome for <see cref="Release"/>.</summary>

@@ -8,6 +8,16 @@ namespace ConnMsg.Client.Internal;
 /// </summary>
 internal sealed class SubscribePendingRequest(long id, TopicState state, bool withSince) : PendingRequest<SubscribeResult>(id, ContinuationMode.ThreadPool)
 {
+    private readonly TaskCompletionSource<bool> _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// True once a <c>cfm</c> arrived (the server made the subscription live), false for a <c>rej</c> or a lost
+    /// connection; completes even after the caller gave up waiting.
+    /// </summary>
+    public Task<bool> Settled => _settled.Task;
+
+    public override void OnSettled(bool confirmed) => _settled.TrySetResult(confirmed);
+
     protected override SubscribeResult Read(ReadOnlySpan<byte> data)
     {
         bool? recovered = null;

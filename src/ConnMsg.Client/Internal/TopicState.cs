@@ -11,6 +11,7 @@ internal sealed class TopicState(string topic)
     private readonly Lock _lock = new();
     private ConnMsgSubscription[] _subscribers = [];
     private long _lastSeq;
+    private int _unsettled;
     private volatile bool _hasHistory;
 
     public string Topic { get; } = topic;
@@ -62,12 +63,34 @@ internal sealed class TopicState(string topic)
         }
     }
 
-    /// <summary>Marks the state removed if it still has no subscribers.</summary>
+    /// <summary>
+    /// Counts a <c>$subscribe</c> that was sent but whose caller gave up before its answer: the server may still make it
+    /// live. Until <see cref="RemoveUnsettled"/> the state stays in the topic table, so a new subscriber of the topic
+    /// shares its <see cref="Gate"/> with the clean-up of that subscribe.
+    /// </summary>
+    public void AddUnsettled()
+    {
+        lock (_lock)
+        {
+            _unsettled++;
+        }
+    }
+
+    /// <summary>The abandoned <c>$subscribe</c> counted by <see cref="AddUnsettled"/> got its answer or lost its connection.</summary>
+    public void RemoveUnsettled()
+    {
+        lock (_lock)
+        {
+            _unsettled--;
+        }
+    }
+
+    /// <summary>Marks the state removed if it still has no subscribers and no unsettled <c>$subscribe</c>.</summary>
     public bool TryMarkRemoved()
     {
         lock (_lock)
         {
-            if (_subscribers.Length != 0)
+            if (_subscribers.Length != 0 || _unsettled != 0)
             {
                 return false;
             }
