@@ -96,7 +96,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                     };
                     _transportMetrics.HandshakeRefused(error.ToString());
                     TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), status, error.ToString());
-                    await RespondAsync(output, HttpResponse.Text(status, Describe(error)), headOnly: false).ConfigureAwait(false);
+                    await RespondAsync(connection, HttpResponse.Text(status, Describe(error)), headOnly: false).ConfigureAwait(false);
                 }
                 else
                 {
@@ -110,7 +110,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
 
         if (head.Path != _options.Path)
         {
-            await RespondAsync(output, Route(head), head.Method == "HEAD").ConfigureAwait(false);
+            await RespondAsync(connection, Route(head), head.Method == "HEAD").ConfigureAwait(false);
             return null;
         }
 
@@ -135,7 +135,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         {
             _transportMetrics.HandshakeRefused(reason);
             TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), refusal.Status, reason);
-            await RespondAsync(output, refusal, headOnly: head.Method == "HEAD").ConfigureAwait(false);
+            await RespondAsync(connection, refusal, headOnly: head.Method == "HEAD").ConfigureAwait(false);
             return null;
         }
 
@@ -207,12 +207,18 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         return _settings.StaticContent.TryGetValue(head.Path, out HttpResponse? content) ? content : HttpResponse.Text(404, "not found");
     }
 
-    private static async ValueTask RespondAsync(PipeWriter output, HttpResponse response, bool headOnly)
+    private async ValueTask RespondAsync(ConnectionContext connection, HttpResponse response, bool headOnly)
     {
+        // A client that never reads its answer must not hold the connection for ever: the write gets the handshake's
+        // time limit, and then the connection is dropped.
+        // Aborting (not cancelling the flush) also ends a send that ConnMsg's own transport has under way.
+        using var deadline = new CancellationTokenSource(_options.HandshakeTimeout);
+        using CancellationTokenRegistration abort = deadline.Token.UnsafeRegister(
+            static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("the client did not read the response in time")), connection);
         try
         {
-            HttpResponseWriter.WriteResponse(output, response, headOnly);
-            await output.FlushAsync().ConfigureAwait(false);
+            HttpResponseWriter.WriteResponse(connection.Transport.Output, response, headOnly);
+            await connection.Transport.Output.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
         {

@@ -91,4 +91,38 @@ public class HandshakePolicyTests
         RawHttpResponse r = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port));
         Assert.Equal(101, r.Status);
     }
+
+    [Fact]
+    public async Task AClientThatDoesNotReadItsResponseIsDroppedAfterTheHandshakeTimeout()
+    {
+        // 64 MiB is far more than the loopback socket buffers hold, so the server's write waits on the client.
+        byte[] body = new byte[64 * 1024 * 1024];
+        await using TestServer server = await TestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300),
+            c => c.MapStatic("/big", "application/octet-stream", body));
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.WebSocketUri.Port);
+        System.Net.Sockets.NetworkStream stream = tcp.GetStream();
+        await stream.WriteAsync("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+
+        // Read at a trickle (all of it would take about 10 s): the server gives up long before and drops the connection;
+        // what still arrives is what the kernel had buffered.
+        long received = 0;
+        var chunk = new byte[64 * 1024];
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        try
+        {
+            int n;
+            while ((n = await stream.ReadAsync(chunk, patience.Token)) > 0)
+            {
+                received += n;
+                await Task.Delay(10, patience.Token);
+            }
+        }
+        catch (IOException)
+        {
+            // A reset is as good as a FIN here: the server dropped the connection.
+        }
+
+        Assert.InRange(received, 1, body.Length / 2);
+    }
 }
