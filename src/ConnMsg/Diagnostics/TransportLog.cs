@@ -16,4 +16,10 @@ internal static partial class TransportLog
 
     [LoggerMessage(1004, LogLevel.Warning, "Connection {ConnectionId} closed as a slow consumer: more than {MaxOutboundBytes} bytes queued")]
     public static partial void SlowConsumer(ILogger logger, string connectionId, long maxOutboundBytes);
+
+    [LoggerMessage(1005, LogLevel.Error, "A callback registered on ConnectionClosed of connection {ConnectionId} threw")]
+    public static partial void ConnectionClosedCallbackFailed(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(1006, LogLevel.Warning, "Accepting a connection failed ({SocketError}); trying again in {DelayMs} ms")]
+    public static partial void AcceptFailed(ILogger logger, System.Net.Sockets.SocketError socketError, int delayMs, Exception exception);
 }

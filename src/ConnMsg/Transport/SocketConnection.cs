@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ConnMsg.Transport;
 
@@ -31,10 +33,12 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
     // Set once, by the first Abort: it marks the connection aborted and is what failed reads report.
     private ConnectionAbortedException? _abortReason;
     private int _disposed;
+    private readonly ILogger _logger;
 
-    public SocketConnection(Socket socket, int maxReadBufferSize)
+    public SocketConnection(Socket socket, int maxReadBufferSize, ILogger? logger = null)
     {
         _socket = socket;
+        _logger = logger ?? NullLogger.Instance;
         _id = Interlocked.Increment(ref s_lastId);
         _input = new SocketInput(this, socket, maxReadBufferSize);
         _output = new SocketOutput(this, socket);
@@ -219,8 +223,19 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
 
         if (Volatile.Read(ref _closed) is CancellationTokenSource closed)
         {
-            // Callbacks belong to the application: never run them on the I/O thread that noticed the close.
-            ThreadPool.UnsafeQueueUserWorkItem(static c => c.Cancel(), closed, preferLocal: false);
+            // Callbacks belong to the application: never run them on the I/O thread that noticed the close, and never let
+            // one that throws take the process down from a pool thread (as Kestrel's transports, it is logged).
+            ThreadPool.UnsafeQueueUserWorkItem(static s =>
+            {
+                try
+                {
+                    s.Closed.Cancel();
+                }
+                catch (Exception ex)
+                {
+                    Diagnostics.TransportLog.ConnectionClosedCallbackFailed(s.Connection._logger, s.Connection.ConnectionId, ex);
+                }
+            }, (Closed: closed, Connection: this), preferLocal: false);
         }
     }
 

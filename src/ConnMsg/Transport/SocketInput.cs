@@ -290,7 +290,10 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
     {
         if (waitError is not null)
         {
+            // The wait itself failed (a reset while idle, a keep-alive timeout): the connection is over, as when a
+            // receive fails, and ConnectionClosed must say so now rather than when the connection is disposed.
             _error ??= waitError;
+            _connection.OnReceiveEnded();
         }
         else if (!TryReceive())
         {

@@ -6,6 +6,7 @@ using ConnMsg.Transport;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Tests.SocketTransport;
 
@@ -228,6 +229,37 @@ public sealed class SocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ACallbackOnConnectionClosedThatThrowsIsLoggedNotLeftToCrashTheProcess()
+    {
+        // An application's callback fails (a classic: cancelling a disposed source). Unhandled on a pool thread, that
+        // would end the process, and any client could trigger it by connecting and leaving.
+        var logger = new FirstErrorLogger();
+        await DisposeAsync();
+        await ConnectAsync(new ConnMsgTransportOptions(), logger);
+        var bug = new InvalidOperationException("an application bug");
+        _connection.ConnectionClosed.Register(() => throw bug);
+
+        _connection.Abort(new ConnectionAbortedException("closing"));
+
+        Exception logged = await logger.FirstError.WaitAsync(Patience);
+        Assert.Same(bug, Assert.IsType<AggregateException>(logged).InnerException);
+    }
+
+    [Fact]
+    public async Task AResetWhileAReadWaitsFailsTheReadAndFiresConnectionClosedBeforeDisposal()
+    {
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connection.ConnectionClosed.Register(() => fired.SetResult());
+        ValueTask<ReadResult> read = Input.ReadAsync(); // an idle connection: the read waits for the socket
+
+        _client.LingerState = new LingerOption(true, 0);
+        _client.Close(); // RST
+
+        await Assert.ThrowsAsync<ConnectionResetException>(async () => await read.AsTask().WaitAsync(Patience));
+        await fired.Task.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task ThePeersFinCompletesTheReadAfterItsLastBytesAndFiresConnectionClosed()
     {
         CancellationToken closed = _connection.ConnectionClosed;
@@ -375,9 +407,9 @@ public sealed class SocketTransportTests : IAsyncLifetime
         Assert.NotEqual(_connection.ConnectionId, other.ConnectionId);
     }
 
-    private async Task ConnectAsync(ConnMsgTransportOptions options)
+    private async Task ConnectAsync(ConnMsgTransportOptions options, ILogger? logger = null)
     {
-        _listener = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), options);
+        _listener = SocketListener.Bind(new IPEndPoint(IPAddress.Loopback, 0), options, logger);
         _client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Task connecting = _client.ConnectAsync(_listener.EndPoint);
         _connection = (SocketConnection)(await _listener.AcceptAsync().AsTask().WaitAsync(Patience))!;
@@ -453,6 +485,25 @@ public sealed class SocketTransportTests : IAsyncLifetime
     {
         public void OnHeartbeat(Action<object> action, object state)
         {
+        }
+    }
+
+    private sealed class FirstErrorLogger : ILogger
+    {
+        private readonly TaskCompletionSource<Exception> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<Exception> FirstError => _first.Task;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= LogLevel.Error && exception is not null)
+            {
+                _first.TrySetResult(exception);
+            }
         }
     }
 }
