@@ -201,6 +201,28 @@ public sealed class HistoryTests
         await back.AssertNothingElseArrivesAsync(); // nothing replayed
     }
 
+    [Theory]
+    [InlineData(1000, true)] // everything kept
+    [InlineData(2, false)]   // the first Ind is gone
+    public async Task SinceZeroIsEverythingFromTheTopicsOriginWhereverTheClockPutIt(int capacity, bool recovered)
+    {
+        // A client that has seen nothing asks since 0 (the demo's chat does); below the origin nothing ever existed.
+        await using TestServer server = await TestServer.StartAsync(o => o.HistoryCapacity = capacity);
+        await PublishManyAsync(server, "history.zero", 3);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync("""{"type":"req","id":"s","op":"$subscribe","data":{"topic":"history.zero","since":0}}""");
+        var inds = new List<JsonElement>();
+        JsonElement cfm;
+        while ((cfm = await client.ReceiveJsonAsync()).Type() == "ind")
+        {
+            inds.Add(cfm);
+        }
+
+        Assert.Equal(recovered, cfm.GetProperty("data").GetProperty("recovered").GetBoolean());
+        Assert.Equal(recovered ? ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"] : [], inds.Select(i => i.Raw("data")));
+    }
+
     private static Task<TestServer> CountingFromZeroAsync(Action<ConnMsgOptions>? more = null) => TestServer.StartAsync(o =>
     {
         o.HistorySeqFromClock = false;

@@ -15,7 +15,11 @@ internal sealed class HistoryRing
     {
         _frames = new OutboundFrame?[capacity];
         _lastSeq = origin;
+        Origin = origin;
     }
+
+    /// <summary>The seq before the topic's first Ind.</summary>
+    public long Origin { get; }
 
     public long LastSeq => _lastSeq;
 

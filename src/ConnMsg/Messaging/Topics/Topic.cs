@@ -116,10 +116,13 @@ internal sealed class Topic
                 long current = _history.LastSeq;
                 if (since is long n)
                 {
-                    bool recovered = n <= current && n + 1 >= _history.OldestSeq;
+                    // since 0: the client has seen no Ind of the topic, so everything from the topic's origin is missed
+                    // (with seq counted from the clock, nothing between 0 and the origin ever existed).
+                    long from = n == 0 ? _history.Origin : n;
+                    bool recovered = from <= current && from + 1 >= _history.OldestSeq;
                     if (recovered)
                     {
-                        _history.Replay(n, connection);
+                        _history.Replay(from, connection);
                     }
 
                     Confirm(connection, rawId, recovered, current, since: true);
