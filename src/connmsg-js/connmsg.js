@@ -55,6 +55,8 @@ function utf8Length(s) {
 }
 
 const NAME_RE = /^[A-Za-z0-9._\-:/$]+$/;
+/** A reject code (PROTOCOL 3): the server refuses any other as bad_message. */
+const SNAKE_CASE = /^[a-z][a-z0-9_]{0,63}$/;
 
 function checkName(kind, value, maxBytes) {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxBytes || !NAME_RE.test(value)) {
@@ -295,6 +297,7 @@ export class ConnMsgClient {
 
   #openSocket() {
     this.#setState(this.#everOpened ? 'reconnecting' : 'connecting', { attempt: this.#attempt });
+    if (this.#state === 'closed') return; // a 'state' listener called close()
     let ws;
     try {
       ws = new this.#WebSocket(this.#url, [SUBPROTOCOL]);
@@ -321,6 +324,7 @@ export class ConnMsgClient {
     // closes (refused credentials, say) must not be hammered at the shortest delay.
     this.#stableTimer = setTimeout(() => { this.#attempt = 0; }, this.#opts.stableAfter);
     this.#setState('open');
+    if (this.#state !== 'open') return; // a 'state' listener called close(): no ping timer, no re-subscribing
     this.#startPing();
     // Subscriptions first, then requests that waited, each in the order they were made.
     for (const t of this.#topics.values()) this.#sendSubscribe(t, t.everLive === true);
@@ -571,8 +575,9 @@ export class ConnMsgClient {
       if (result !== undefined) out.data = result;
       answer(out);
     } catch (e) {
-      if (e instanceof ConnMsgRejected) answer({ type: 'rej', id, code: e.code, reason: e.reason || undefined });
+      if (e instanceof ConnMsgRejected && SNAKE_CASE.test(e.code)) answer({ type: 'rej', id, code: e.code, reason: e.reason || undefined });
       else {
+        // Any other failure, and a code the server would refuse as bad_message (PROTOCOL 3: snake_case), is internal.
         this.#emit('error', { error: e, op });
         answer({ type: 'rej', id, code: 'internal', reason: 'handler failed' });
       }
@@ -620,9 +625,11 @@ export class ConnMsgClient {
     for (const w of t.waiters) w.resolve(res);
     t.waiters.clear();
     if (since == null && !resumed) return; // a fresh subscription has nothing to recover
-    const info = since != null
-      ? { topic: t.topic, history: true, since, recovered: res.recovered !== false, seq: res.seq ?? t.lastSeq, resumed }
-      : { topic: t.topic, history: false, since: null, recovered: false, seq: null, resumed }; // Inds of the gap are lost
+    // Only a history topic says whether it recovered; a cfm without `recovered` is a topic that keeps no history,
+    // whose Inds of the gap are lost, whatever `since` was asked.
+    const info = since != null && typeof res.recovered === 'boolean'
+      ? { topic: t.topic, history: true, since, recovered: res.recovered, seq: res.seq ?? t.lastSeq, resumed }
+      : { topic: t.topic, history: false, since: since ?? null, recovered: false, seq: null, resumed };
     this.#emit('recovery', info);
     for (const l of [...t.listeners]) {
       try { l.onRecovery?.(info); } catch (error) { this.#emit('error', { error, topic: t.topic }); }

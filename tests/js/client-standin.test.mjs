@@ -89,6 +89,64 @@ describe('connmsg.js against a stand-in peer', () => {
     }
   });
 
+  test('a handler\'s reject code that is not snake_case is answered internal, since the server would refuse it', async () => {
+    const srv = standin();
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      const errors = collector();
+      client.on('error', errors);
+      client.onRequest('calc.guard', () => { throw new ConnMsgRejected('NotAllowed', 'no'); });
+      await client.whenOpen({ timeout: 5000 });
+      const sock = srv.connections[0];
+      const answer = received(sock, (m) => m.type !== 'req' && m.id === 7);
+      sock.send(JSON.stringify({ type: 'req', id: 7, op: 'calc.guard' }));
+      assert.equal((await answer).code, 'internal');
+      assert.equal(errors.items.length, 1, 'the bad code is reported locally');
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('close() called from a state listener while reconnecting stops the reconnect', async () => {
+    const srv = standin();
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      await client.whenOpen({ timeout: 5000 });
+      client.on('state', (e) => { if (e.state === 'reconnecting' && e.delay === undefined) client.close(); });
+      const closed = nextEvent(client, 'state', (e) => e.state === 'closed', 5000);
+      srv.connections[0].terminate();
+      await closed;
+      // No second connection reaches the stand-in, and the client stays closed.
+      await assert.rejects(within(new Promise((r) => srv.wss.once('connection', r)), 500, 'a second connection'));
+      assert.equal(srv.connections.length, 1);
+      assert.equal(client.state, 'closed');
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('a topic without history subscribed with since reports that nothing could be recovered', async () => {
+    // The server's cfm of a topic that keeps no history carries no data: no `recovered`, no `seq`.
+    const srv = standin({ onReq: (msg, sock) => (msg.op === '$subscribe' ? sock.send(JSON.stringify({ type: 'cfm', id: msg.id })) : false) });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      const reports = collector();
+      const off = client.subscribe('plain.topic', () => {}, { since: 0, onRecovery: reports });
+      await off.ready;
+      const [report] = await reports.waitFor(1);
+      assert.equal(report.history, false);
+      assert.equal(report.recovered, false);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
   test('a peer that stops answering $ping is dropped and the client reconnects', async () => {
     let silent = true;
     const srv = standin({ onReq: (msg) => (msg.op === '$ping' && silent ? undefined : false) });
