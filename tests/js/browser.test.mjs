@@ -98,6 +98,19 @@ describe('demo page in Chromium', { skip: !haveChromium && `${chromiumPath} miss
     await page.screenshot({ path: path.join(artifacts, 'demo-request-subscribe.png'), fullPage: true });
   });
 
+  test('chat: a first visit shows the messages the server kept and goes live', async () => {
+    // A visitor with nothing stored subscribes with since 0: everything kept, whatever seq the topic counts from.
+    await page.evaluate(() => localStorage.clear());
+    await page.goto('about:blank'); // no page of the demo running that could store the next message
+    const early = `before the first visit ${uniq('')}`;
+    await node.request('publish', { topic: 'history.chat', data: { user: 'carol', text: early, at: new Date().toISOString() } });
+    await page.goto(`${gw.http}/`);
+    await page.waitForSelector('[data-testid=chat-status][data-live=true]');
+    assert.equal(await page.getAttribute('[data-testid=chat-status]', 'data-since'), '0');
+    await page.waitForSelector(`[data-testid=chat-msg]:has-text("${early}")`);
+    assertContiguous(await chatItems());
+  });
+
   test('chat: a message posted, then messages posted while the page is away, all show after coming back and after a reload, once each and in order', async () => {
     const mine = `hello from chromium ${uniq('')}`;
     await page.fill('[data-testid=chat-name]', 'alice');

@@ -265,7 +265,8 @@ function onChatRecovery(info) {
   } else {
     chatNotice(`Messages after #${info.since} are no longer kept by the server: some are missing here.`);
   }
-  setChatStatus(`live · could not recover everything after #${info.since}`, { since: info.since, recovered: false });
+  // Live all the same: only the gap is lost.
+  setChatStatus(`live · could not recover everything after #${info.since}`, { since: info.since, recovered: false, live: true });
 }
 
 const since = chat.lastSeq ?? 0;
