@@ -160,9 +160,9 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         // An answer given on another thread before the table had the request found nothing to take out of it. The
         // fence pairs with the one in TryMarkAnswered: either that answer sees the entry, or this sees the answer.
         Interlocked.MemoryBarrier();
-        if (request.IsAnswered)
+        if (request.IsAnswered && _inFlight.Remove(request))
         {
-            ReleaseFromTable(request);
+            request.LeftTableOnAnswer = true;
         }
 
         _ = AwaitHandlerAsync(request, pending);
@@ -233,29 +233,30 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             return;
         }
 
-        // Usually already out of the table since it was answered; not when the connection is closing and nobody answered.
-        ReleaseFromTable(request);
-        Recycle(request); // the handler's reference
-    }
-
-    /// <summary>An answer to <paramref name="request"/> is about to be queued.</summary>
-    internal void OnAnswered(ConnMsgRequest request)
-    {
-        // Only asynchronous requests are in the table; while it is empty (the usual case) there is nothing to look up.
-        if (_inFlight.Count != 0)
-        {
-            ReleaseFromTable(request);
-        }
-    }
-
-    /// <summary>Takes the request out of the in-flight table and drops the table's reference, once, whoever calls first.</summary>
-    private void ReleaseFromTable(ConnMsgRequest request)
-    {
-        if (_inFlight.Remove(request))
+        // Whoever took the request out of the table drops the table's reference: the timeout sweep or the closing
+        // connection themselves; its answer (which frees the id and the slot at once) leaves it to here. Counting the
+        // request out of the in-flight gauge only now keeps a graceful drain waiting for its handler, and never lets
+        // the drain close the connection between the answer freeing the id and the answer being queued.
+        if (_inFlight.Remove(request) || request.LeftTableOnAnswer)
         {
             _app.Metrics.InFlightChanged(-1);
             _app.OnRequestDrained();
-            Recycle(request);
+            Recycle(request); // the table's reference
+        }
+
+        Recycle(request); // the handler's reference
+    }
+
+    /// <summary>
+    /// An answer to <paramref name="request"/> is about to be queued: from now its id and its slot are the client's
+    /// again (PROTOCOL §3, "still in flight"), so it leaves the table, though its handler may still run.
+    /// </summary>
+    internal void OnAnswered(ConnMsgRequest request)
+    {
+        // Only asynchronous requests are in the table; while it is empty (the usual case) there is nothing to look up.
+        if (_inFlight.Count != 0 && _inFlight.Remove(request))
+        {
+            request.LeftTableOnAnswer = true;
         }
     }
 

@@ -27,6 +27,9 @@ public sealed class ConnMsgRequest
     internal long StartTickMs;
     internal string? Outcome;
 
+    /// <summary>Its answer took it out of the in-flight table; the handler's completion counts it out of the gauge.</summary>
+    internal bool LeftTableOnAnswer;
+
     /// <summary>The connection the request came on.</summary>
     public ConnMsgConnection Connection => Owner ?? throw new InvalidOperationException("The request is no longer live.");
 
@@ -79,6 +82,7 @@ public sealed class ConnMsgRequest
         Handler = handler;
         _answered = 0;
         Outcome = null;
+        LeftTableOnAnswer = false;
         int needed = rawId.Length + data.Length;
         if (_buffer.Length < needed)
         {

@@ -47,6 +47,37 @@ public sealed class ShutdownTests
         }
     }
 
+    [Fact]
+    public async Task TheLastAnswerOfADrainGoesOutBeforeTheClose()
+    {
+        // The drain closes the connections once nothing is in flight; the request that gets there last must have its
+        // answer queued first, or the close frame overtakes it and the client never gets its one answer. Rounds, since
+        // the two race on different threads.
+        for (int round = 0; round < 20; round++)
+        {
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using TestServer server = await TestServer.StartAsync(
+                o => o.DrainTimeout = TimeSpan.FromSeconds(20),
+                c => c.MapRequest("gated", async request =>
+                {
+                    await release.Task;
+                    request.Confirm("1"u8);
+                }));
+            await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+            await client.SendAsync("""{"type":"req","id":1,"op":"gated"}""");
+            await Eventually.TrueAsync(() => server.Server.MessagingMetrics.InFlight == 1, "the request is in flight");
+
+            Task stopping = server.App.StopAsync();
+            await Eventually.TrueAsync(() => server.Server.IsDraining, "the server is draining", TimeSpan.FromSeconds(5));
+            release.SetResult();
+
+            JsonElement answer = await client.ReceiveJsonAsync();
+            Assert.True(answer.Type() == "cfm", $"round {round}: expected the cfm before the close, got {answer.GetRawText()}");
+            Assert.Equal(1001, await client.ReceiveCloseAndReplyAsync(TimeSpan.FromSeconds(10)));
+            await stopping.Within("the server to stop", TimeSpan.FromSeconds(20));
+        }
+    }
+
     private static async Task GracefulShutdownAsync(Func<TestServer, Task> stop)
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
