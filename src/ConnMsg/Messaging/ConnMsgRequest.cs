@@ -47,8 +47,8 @@ public sealed class ConnMsgRequest
 
     /// <summary>
     /// Cancelled when the connection goes away or the request times out before it is answered. Once answered, the
-    /// request no longer counts as in flight; work a handler goes on with after answering should watch
-    /// <see cref="ConnMsgConnection.Closed"/> instead.
+    /// request no longer counts against the connection's in-flight limit and this token is not cancelled any more;
+    /// work a handler goes on with after answering should watch <see cref="ConnMsgConnection.Closed"/> instead.
     /// </summary>
     public CancellationToken Aborted
     {
