@@ -564,6 +564,13 @@ export class ConnMsgClient {
       answer({ type: 'rej', id: id ?? null, code: 'bad_message', reason: 'req needs id and op' });
       return;
     }
+    if (op === '$ping') {
+      // PROTOCOL 5.4 holds both ways (the peers are equal): the data comes back, as the .NET client does.
+      const out = { type: 'cfm', id };
+      if (msg.data !== undefined) out.data = msg.data;
+      answer(out);
+      return;
+    }
     const handler = this.#handlers.get(op);
     if (!handler) {
       answer({ type: 'rej', id, code: 'unknown_op', reason: `no handler for '${op}'` });

@@ -109,6 +109,22 @@ describe('connmsg.js against a stand-in peer', () => {
     }
   });
 
+  test('a $ping from the server is answered with its data, as PROTOCOL 5.4 holds both ways', async () => {
+    const srv = standin();
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      await client.whenOpen({ timeout: 5000 });
+      const sock = srv.connections[0];
+      const answer = received(sock, (m) => m.type !== 'req' && m.id === 'p1');
+      sock.send(JSON.stringify({ type: 'req', id: 'p1', op: '$ping', data: { t: 42 } }));
+      assert.deepEqual(await answer, { type: 'cfm', id: 'p1', data: { t: 42 } });
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
   test('close() called from a state listener while reconnecting stops the reconnect', async () => {
     const srv = standin();
     await srv.ready;
