@@ -245,7 +245,8 @@ export class ConnMsgClient {
       : new Promise((resolve, reject) => { waiter = { resolve, reject }; t.waiters.add(waiter); });
     ready.catch(() => {}); // a caller that never looks at `ready` must not cause an unhandled rejection
 
-    if (created && this.#state === 'open') this.#sendSubscribe(t, false);
+    // A topic whose last $subscribe timed out is not live and has none on the way: this caller's asks again.
+    if ((created || (!t.live && !t.subscribing)) && this.#state === 'open') this.#sendSubscribe(t, false);
 
     let done = false;
     const unsubscribe = () => {
@@ -605,14 +606,15 @@ export class ConnMsgClient {
 
   #sendSubscribe(t, resumed) {
     const ws = this.#ws;
+    t.subscribing = true;
     this.#topicOp(t.topic, () => {
       if (this.#topics.get(t.topic) !== t || this.#ws !== ws) return undefined; // gone, or resent on the next connection
       const data = { topic: t.topic };
       const since = t.lastSeq;
       if (since != null) data.since = since;
       return this.request('$subscribe', data).then(
-        (res) => this.#subscribed(t, res ?? {}, since, resumed),
-        (e) => this.#subscribeFailed(t, e),
+        (res) => { t.subscribing = false; this.#subscribed(t, res ?? {}, since, resumed); },
+        (e) => { t.subscribing = false; this.#subscribeFailed(t, e); },
       );
     });
   }
@@ -653,7 +655,8 @@ export class ConnMsgClient {
       this.#emit('error', { error: e, topic: t.topic });
     }
     else if (e?.code === 'request_timeout') {
-      // Unknown whether it is live: tell the callers; the next connection subscribes it again.
+      // Unknown whether it is live: tell the callers; the next subscribe() of the topic, or the next connection,
+      // subscribes it again (a second $subscribe of a live topic is harmless, and a replay is deduplicated by seq).
       for (const w of t.waiters) w.reject(e);
       t.waiters.clear();
     }

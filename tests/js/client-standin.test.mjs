@@ -125,6 +125,30 @@ describe('connmsg.js against a stand-in peer', () => {
     }
   });
 
+  test('after a $subscribe timed out, the next subscribe() of the topic asks again instead of waiting for a reconnect', async () => {
+    let subscribes = 0;
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op !== '$subscribe') return false;
+        if (++subscribes > 1) sock.send(JSON.stringify({ type: 'cfm', id: msg.id })); // the first is never answered
+        return true;
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts({ requestTimeout: 200 }));
+    try {
+      await client.whenOpen({ timeout: 5000 });
+      const first = client.subscribe('slow.topic', () => {});
+      await assert.rejects(first.ready, (e) => e.code === 'request_timeout');
+      const second = client.subscribe('slow.topic', () => {});
+      await within(second.ready, 5000, 'the second subscribe');
+      assert.equal(subscribes, 2);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
   test('close() called from a state listener while reconnecting stops the reconnect', async () => {
     const srv = standin();
     await srv.ready;
