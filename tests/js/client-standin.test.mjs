@@ -51,6 +51,13 @@ function received(sock, pred, ms = 5000) {
   }), ms, 'message at the stand-in');
 }
 
+/** Sends a server-initiated Req on `sock` and resolves with the client's answer to it. */
+function ask(sock, id, op, data) {
+  const answer = received(sock, (m) => m.type !== 'req' && m.id === id);
+  sock.send(JSON.stringify({ type: 'req', id, op, data }));
+  return answer;
+}
+
 const opts = (extra = {}) => ({ WebSocket, pingInterval: 0, reconnect: { minDelay: 20, maxDelay: 200 }, ...extra });
 
 describe('connmsg.js against a stand-in peer', () => {
@@ -69,17 +76,12 @@ describe('connmsg.js against a stand-in peer', () => {
       client.onRequest('calc.crash', () => { throw new Error('secret internals'); });
       await client.whenOpen({ timeout: 5000 });
       const sock = srv.connections[0];
-      const ask = async (id, op, data) => {
-        const answer = received(sock, (m) => m.type !== 'req' && m.id === id);
-        sock.send(JSON.stringify({ type: 'req', id, op, data }));
-        return answer;
-      };
-      assert.deepEqual(await ask(1, 'calc.add', { a: 2, b: 3 }), { type: 'cfm', id: 1, data: 5 });
-      assert.deepEqual(await ask('x-2', 'calc.div', { a: 1, b: 0 }), { type: 'rej', id: 'x-2', code: 'invalid_argument', reason: 'division by zero' });
-      const unknown = await ask(3, 'calc.nope', null);
+      assert.deepEqual(await ask(sock, 1, 'calc.add', { a: 2, b: 3 }), { type: 'cfm', id: 1, data: 5 });
+      assert.deepEqual(await ask(sock, 'x-2', 'calc.div', { a: 1, b: 0 }), { type: 'rej', id: 'x-2', code: 'invalid_argument', reason: 'division by zero' });
+      const unknown = await ask(sock, 3, 'calc.nope', null);
       assert.equal(unknown.type, 'rej');
       assert.equal(unknown.code, 'unknown_op');
-      const crash = await ask(4, 'calc.crash', null);
+      const crash = await ask(sock, 4, 'calc.crash', null);
       assert.equal(crash.code, 'internal');
       assert.doesNotMatch(crash.reason, /secret/, 'the reason must not leak the handler\'s error');
       assert.equal(errors.items.length, 1, 'the handler failure is reported locally');
@@ -98,10 +100,7 @@ describe('connmsg.js against a stand-in peer', () => {
       client.on('error', errors);
       client.onRequest('calc.guard', () => { throw new ConnMsgRejected('NotAllowed', 'no'); });
       await client.whenOpen({ timeout: 5000 });
-      const sock = srv.connections[0];
-      const answer = received(sock, (m) => m.type !== 'req' && m.id === 7);
-      sock.send(JSON.stringify({ type: 'req', id: 7, op: 'calc.guard' }));
-      assert.equal((await answer).code, 'internal');
+      assert.equal((await ask(srv.connections[0], 7, 'calc.guard')).code, 'internal');
       assert.equal(errors.items.length, 1, 'the bad code is reported locally');
     } finally {
       client.close();
@@ -115,10 +114,7 @@ describe('connmsg.js against a stand-in peer', () => {
     const client = new ConnMsgClient(srv.url, opts());
     try {
       await client.whenOpen({ timeout: 5000 });
-      const sock = srv.connections[0];
-      const answer = received(sock, (m) => m.type !== 'req' && m.id === 'p1');
-      sock.send(JSON.stringify({ type: 'req', id: 'p1', op: '$ping', data: { t: 42 } }));
-      assert.deepEqual(await answer, { type: 'cfm', id: 'p1', data: { t: 42 } });
+      assert.deepEqual(await ask(srv.connections[0], 'p1', '$ping', { t: 42 }), { type: 'cfm', id: 'p1', data: { t: 42 } });
     } finally {
       client.close();
       await srv.close();
