@@ -20,11 +20,11 @@ internal sealed class TopicRegistry
     private readonly MessagingMetrics _metrics;
     private readonly SeqOrigin _seqOrigin;
 
-    public TopicRegistry(ConnMsgOptions options, MessagingMetrics metrics, TimeProvider? clock = null)
+    public TopicRegistry(ConnMsgOptions options, MessagingMetrics metrics)
     {
         _options = options;
         _metrics = metrics;
-        _seqOrigin = new SeqOrigin(options.HistorySeqFromClock, clock ?? TimeProvider.System);
+        _seqOrigin = new SeqOrigin(options.HistorySeqFromClock, TimeProvider.System);
         _byChars = _topics.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
