@@ -24,7 +24,7 @@ public sealed class MessagingMetrics
     /// <summary>Creates the counters and registers their instruments on <paramref name="meter"/>.</summary>
     public MessagingMetrics(Meter meter)
     {
-        _latency = meter.CreateHistogram<double>("connmsg.request.duration", unit: "s", description: "Time from request parsed to answer queued");
+        _latency = meter.CreateHistogram<double>("connmsg.request.duration", unit: "s", description: "Time from the read that brought the request in to its answer being queued");
         meter.CreateObservableUpDownCounter("connmsg.requests.in_flight", () => Interlocked.Read(ref _inFlight), description: "Requests whose handlers are running asynchronously");
         meter.CreateObservableCounter("connmsg.requests", ObserveRequests, description: "Requests answered, by op and outcome");
         meter.CreateObservableCounter("connmsg.inds.published", () => Interlocked.Read(ref _indsPublished));
@@ -38,10 +38,11 @@ public sealed class MessagingMetrics
 
     internal void SetPerOpSource(Func<IEnumerable<(string Op, long Confirmed, long Rejected)>> source) => _perOp = source;
 
-    internal void RequestCompleted(TimeSpan elapsed)
+    /// <summary>Records <paramref name="count"/> answered requests that each took <paramref name="elapsed"/>.</summary>
+    internal void RequestsCompleted(TimeSpan elapsed, int count)
     {
-        Interlocked.Increment(ref _requests);
-        Interlocked.Add(ref _latencySumTicks, elapsed.Ticks);
+        Interlocked.Add(ref _requests, count);
+        Interlocked.Add(ref _latencySumTicks, elapsed.Ticks * count);
         double seconds = elapsed.TotalSeconds;
         int i = 0;
         while (i < Bounds.Length && seconds > Bounds[i])
@@ -49,10 +50,13 @@ public sealed class MessagingMetrics
             i++;
         }
 
-        Interlocked.Increment(ref _buckets[i]);
+        Interlocked.Add(ref _buckets[i], count);
         if (_latency.Enabled)
         {
-            _latency.Record(seconds);
+            for (int n = 0; n < count; n++)
+            {
+                _latency.Record(seconds);
+            }
         }
     }
 
@@ -104,7 +108,7 @@ public sealed class MessagingMetrics
             }
         }
 
-        w.Header("connmsg_request_duration_seconds", "Time from request parsed to answer queued.", "histogram");
+        w.Header("connmsg_request_duration_seconds", "Time from the read that brought the request in to its answer being queued.", "histogram");
         long cumulative = 0;
         for (int i = 0; i < Bounds.Length; i++)
         {

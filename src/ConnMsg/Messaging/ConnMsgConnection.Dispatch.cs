@@ -9,6 +9,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 {
     private readonly InFlightTable _inFlight = new();
     private ConnMsgRequest? _spare; // the read loop's own request object, reused while handlers complete synchronously
+    private BatchCounts _batchCounts; // requests the read loop answered synchronously in its current batch, counted at its end
     private int _closedFlag;
 
     /// <summary>Requests of this connection whose handlers are still running asynchronously.</summary>
@@ -123,7 +124,14 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
         ConnMsgRequest request = _spare ?? _app.RentRequest();
         _spare = null;
-        request.Init(this, handler, id, data);
+        if (_transport.InReadBatch)
+        {
+            request.Init(this, handler, id, data, _transport.BatchTimestamp, _transport.BatchTickMs);
+        }
+        else
+        {
+            request.Init(this, handler, id, data, Stopwatch.GetTimestamp(), Environment.TickCount64);
+        }
 
         ValueTask pending;
         try
@@ -207,16 +215,14 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             request.Reject(RejectCodes.Internal, "the handler did not answer");
         }
 
-        if (request.Outcome == "cfm")
+        if (!tracked && _transport.InReadBatch)
         {
-            Interlocked.Increment(ref handler.Confirmed);
+            CountInBatch(handler, request.Outcome);
         }
-        else if (request.Outcome is not null)
+        else
         {
-            Interlocked.Increment(ref handler.Rejected);
+            CountCompleted(handler, request.Outcome, Stopwatch.GetElapsedTime(request.StartTimestamp));
         }
-
-        _app.Metrics.RequestCompleted(Stopwatch.GetElapsedTime(request.StartTimestamp));
 
         if (!tracked)
         {
@@ -245,6 +251,69 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         }
 
         Recycle(request); // the handler's reference
+    }
+
+    void IWebSocketSession.OnReadBatchEnd()
+    {
+        if (_batchCounts.Completed != 0)
+        {
+            // The batch's answers go out together when the read loop drains next, so the time from the read to now is
+            // the time each of them spent in the server; one clock read and one update stand for all of them.
+            FlushBatchCounts(Stopwatch.GetElapsedTime(_transport.BatchTimestamp));
+        }
+    }
+
+    private void CountInBatch(OpHandler handler, string? outcome)
+    {
+        if (_batchCounts.Handler != handler)
+        {
+            // The per-op counters are kept for one op at a time: a batch mixing ops settles the previous op's first.
+            if (_batchCounts.Handler is not null)
+            {
+                CountCompleted(_batchCounts.Handler, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
+            }
+
+            _batchCounts.Handler = handler;
+            _batchCounts.Confirmed = 0;
+            _batchCounts.Rejected = 0;
+        }
+
+        _batchCounts.Completed++;
+        if (outcome == "cfm")
+        {
+            _batchCounts.Confirmed++;
+        }
+        else if (outcome is not null)
+        {
+            _batchCounts.Rejected++;
+        }
+    }
+
+    private void FlushBatchCounts(TimeSpan elapsed)
+    {
+        int completed = _batchCounts.Completed;
+        CountCompleted(_batchCounts.Handler!, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
+        _batchCounts = default;
+        _app.Metrics.RequestsCompleted(elapsed, completed);
+    }
+
+    private void CountCompleted(OpHandler handler, string? outcome, TimeSpan elapsed)
+    {
+        CountCompleted(handler, confirmed: outcome == "cfm" ? 1 : 0, rejected: outcome is not null && outcome != "cfm" ? 1 : 0);
+        _app.Metrics.RequestsCompleted(elapsed, 1);
+    }
+
+    private static void CountCompleted(OpHandler handler, int confirmed, int rejected)
+    {
+        if (confirmed != 0)
+        {
+            Interlocked.Add(ref handler.Confirmed, confirmed);
+        }
+
+        if (rejected != 0)
+        {
+            Interlocked.Add(ref handler.Rejected, rejected);
+        }
     }
 
     /// <summary>
@@ -388,5 +457,17 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         }
 
         await _app.OnDisconnectedAsync(this).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What the synchronously answered requests of one read batch add to the metrics, kept in plain fields by the read
+    /// loop: one atomic update per batch instead of four per request, and no clock read per request.
+    /// </summary>
+    private struct BatchCounts
+    {
+        public OpHandler? Handler;
+        public int Completed;
+        public int Confirmed;
+        public int Rejected;
     }
 }

@@ -76,7 +76,8 @@ public sealed class ConnMsgRequest
 
     private static readonly ReadOnlyMemory<byte> NullJson = "null"u8.ToArray();
 
-    internal void Init(ConnMsgConnection owner, OpHandler handler, ReadOnlySpan<byte> rawId, ReadOnlySpan<byte> data)
+    internal void Init(ConnMsgConnection owner, OpHandler handler, ReadOnlySpan<byte> rawId, ReadOnlySpan<byte> data,
+        long startTimestamp, long startTickMs)
     {
         Owner = owner;
         Handler = handler;
@@ -96,8 +97,8 @@ public sealed class ConnMsgRequest
         data.CopyTo(_buffer.AsSpan(rawId.Length));
         _idLength = rawId.Length;
         _dataLength = data.Length;
-        StartTimestamp = Stopwatch.GetTimestamp();
-        StartTickMs = Environment.TickCount64;
+        StartTimestamp = startTimestamp;
+        StartTickMs = startTickMs;
     }
 
     /// <summary>Deserialises <see cref="Data"/> with a source-generated <paramref name="typeInfo"/>; malformed data rejects with <c>invalid_argument</c>.</summary>

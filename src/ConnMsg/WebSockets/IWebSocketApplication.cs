@@ -19,6 +19,14 @@ internal interface IWebSocketSession
     /// </summary>
     void OnTextMessage(in ReadOnlySequence<byte> message);
 
+    /// <summary>
+    /// The read loop has handed on every message of one read (batch) and is about to write their answers: the moment
+    /// for work the session deferred to once per batch rather than once per message.
+    /// </summary>
+    void OnReadBatchEnd()
+    {
+    }
+
     /// <summary>Periodic housekeeping (request timeouts); <paramref name="nowMs"/> is <see cref="Environment.TickCount64"/>.</summary>
     void OnTick(long nowMs);
 

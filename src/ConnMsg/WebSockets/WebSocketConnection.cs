@@ -1,5 +1,6 @@
 using ConnMsg.Diagnostics;
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 
 using ConnMsg.Http;
@@ -27,6 +28,7 @@ internal sealed partial class WebSocketConnection
     private IWebSocketSession? _session;
 
     private long _lastReceiveMs;
+    private long _batchTimestamp;
     private long _lastPingMs;
     private long _closeDeadlineMs = long.MaxValue;
 
@@ -57,6 +59,18 @@ internal sealed partial class WebSocketConnection
     /// <summary>Remote endpoint, for logs.</summary>
     public string? RemoteEndPoint => _context.RemoteEndPoint?.ToString();
 
+    /// <summary>
+    /// Whether the calling code runs inside a read batch, that is, on the read loop's thread between a read and the
+    /// writing of its answers. Meaningful only on that thread: anywhere else the answer may be stale.
+    /// </summary>
+    internal bool InReadBatch => _inReadBatch != 0;
+
+    /// <summary>When the current read batch came in (<see cref="Stopwatch.GetTimestamp"/>); valid while <see cref="InReadBatch"/>.</summary>
+    internal long BatchTimestamp => _batchTimestamp;
+
+    /// <summary>When the current read batch came in (<see cref="Environment.TickCount64"/>); valid while <see cref="InReadBatch"/>.</summary>
+    internal long BatchTickMs => _lastReceiveMs;
+
     /// <summary>Options in force.</summary>
     public ConnMsgOptions Options => _options;
 
@@ -83,10 +97,12 @@ internal sealed partial class WebSocketConnection
                     if (!buffer.IsEmpty)
                     {
                         Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
+                        _batchTimestamp = Stopwatch.GetTimestamp();
                     }
 
                     _inReadBatch = 1;
                     stop = ProcessFrames(buffer, out consumed) || _closeReceived;
+                    _session!.OnReadBatchEnd();
                     if (!stop && result.IsCompleted)
                     {
                         // The peer closed TCP without a close frame (1006), possibly mid-frame: nothing to answer.

@@ -50,6 +50,46 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task RequestsAnsweredInOneReadAreEachCountedUnderTheirOwnOp()
+    {
+        // One write, so the read loop gets the requests in one batch: its answers are counted together at the batch's
+        // end, and ops that alternate within it must each keep their own counts.
+        await using TestServer server = await TestServer.StartAsync();
+        await using Transport.RawWebSocket ws = await Transport.RawWebSocket.ConnectAsync(server);
+        string[] requests =
+        [
+            """{"type":"req","id":1,"op":"echo","data":1}""",
+            """{"type":"req","id":2,"op":"fail","data":{"code":"not_found"}}""",
+            """{"type":"req","id":3,"op":"echo","data":3}""",
+            """{"type":"req","id":4,"op":"$ping"}""",
+            """{"type":"req","id":5,"op":"echo","data":5}""",
+            """{"type":"req","id":6,"op":"sleep","data":{"ms":1}}""",
+            """{"type":"req","id":7,"op":"fail","data":{"code":"not_found"}}""",
+        ];
+        await ws.SendAsync(Transport.ClientFrames.Concat(requests.Select(r => Transport.ClientFrames.TextFrame(r)).ToArray()));
+        for (int i = 0; i < requests.Length; i++)
+        {
+            await ws.ReceiveTextAsync();
+        }
+
+        string[] expected =
+        [
+            "connmsg_requests_total{op=\"echo\",outcome=\"cfm\"} 3\n",
+            "connmsg_requests_total{op=\"echo\",outcome=\"rej\"} 0\n",
+            "connmsg_requests_total{op=\"fail\",outcome=\"rej\"} 2\n",
+            "connmsg_requests_total{op=\"sleep\",outcome=\"cfm\"} 1\n",
+            "connmsg_request_duration_seconds_count 6\n",
+            "connmsg_reserved_requests_total 1\n",
+        ];
+        string metrics = "";
+        await Eventually.TrueAsync(() =>
+        {
+            metrics = HttpGet.GetAsync(server.HttpBase, "metrics").GetAwaiter().GetResult().Body;
+            return expected.All(metrics.Contains);
+        }, "the metrics to count every request of the batch under its op");
+    }
+
+    [Fact]
     public async Task CloseCodesFromClientsAreCountedInBoundedSeries()
     {
         // The code is the client's to choose: one series each for the codes RFC 6455 defines, one per application
