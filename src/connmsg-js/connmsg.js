@@ -213,13 +213,16 @@ export class ConnMsgClient {
   /**
    * Subscribes `callback(data, ind)` to `topic`. Returns the function that unsubscribes it; that
    * function has a `ready` promise resolving with the `$subscribe` Cfm data once the subscription
-   * is live (rejects with `ConnMsgRejected` if the server refuses it).
+   * is live, or with null if unsubscribed before; it rejects with `ConnMsgRejected` if the server
+   * refuses it, or with a `ConnMsgError` (`request_timeout`, `closed`).
    *
    * `since` (history topics, PROTOCOL.md 5.3): replay the Inds with seq > since first. `since`
    * applies when this is the first subscriber of the topic on this client; later subscribers share
-   * the live subscription. After a reconnect every topic is subscribed again with `since` = the
-   * last seq seen, and Inds with seq <= the last seen are dropped, so callbacks see no gap and no
-   * duplicate. `onRecovery(info)` is told how each resumption went (`info.recovered`).
+   * the live subscription. After a reconnect every topic is subscribed again, a history topic with
+   * `since` = the last seq seen, and Inds with seq <= the last seen are dropped, so callbacks see
+   * no gap and no duplicate. `onRecovery(info)` is told how each resumption went (`info.recovered`).
+   * A resumption refused `overloaded` is sent again after a backoff, one refused `shutting_down`
+   * on the next connection; any other refusal ends the subscription (an `error` event).
    */
   subscribe(topic, callback, { since, onRecovery } = {}) {
     checkName('topic', topic, 256);
@@ -331,7 +334,8 @@ export class ConnMsgClient {
     this.#setState('open');
     if (this.#state !== 'open') return; // a 'state' listener called close(): no ping timer, no re-subscribing
     this.#startPing();
-    // Subscriptions first, then requests that waited, each in the order they were made.
+    // Each $subscribe goes through its topic's chain (behind an $unsubscribe of the topic still on its way), so it
+    // leaves a microtask later: the requests that waited, sent in order right below, reach the server first.
     for (const t of this.#topics.values()) this.#sendSubscribe(t, t.everLive === true);
     for (const entry of [...this.#pending.values()]) {
       if (!entry.sent) this.#sendRequest(entry);
