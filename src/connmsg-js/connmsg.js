@@ -57,6 +57,8 @@ function utf8Length(s) {
 const NAME_RE = /^[A-Za-z0-9._\-:/$]+$/;
 /** A reject code (PROTOCOL 3): the server refuses any other as bad_message. */
 const SNAKE_CASE = /^[a-z][a-z0-9_]{0,63}$/;
+/** Reject codes that say "not now" (PROTOCOL 4), not "never": they must not end a subscription the application holds. */
+const PASSING_REFUSALS = new Set(['overloaded', 'shutting_down']);
 
 function checkName(kind, value, maxBytes) {
   if (typeof value !== 'string' || value.length === 0 || value.length > maxBytes || !NAME_RE.test(value)) {
@@ -211,13 +213,16 @@ export class ConnMsgClient {
   /**
    * Subscribes `callback(data, ind)` to `topic`. Returns the function that unsubscribes it; that
    * function has a `ready` promise resolving with the `$subscribe` Cfm data once the subscription
-   * is live (rejects with `ConnMsgRejected` if the server refuses it).
+   * is live, or with null if unsubscribed before; it rejects with `ConnMsgRejected` if the server
+   * refuses it, or with a `ConnMsgError` (`request_timeout`, `closed`).
    *
    * `since` (history topics, PROTOCOL.md 5.3): replay the Inds with seq > since first. `since`
    * applies when this is the first subscriber of the topic on this client; later subscribers share
-   * the live subscription. After a reconnect every topic is subscribed again with `since` = the
-   * last seq seen, and Inds with seq <= the last seen are dropped, so callbacks see no gap and no
-   * duplicate. `onRecovery(info)` is told how each resumption went (`info.recovered`).
+   * the live subscription. After a reconnect every topic is subscribed again, a history topic with
+   * `since` = the last seq seen, and Inds with seq <= the last seen are dropped, so callbacks see
+   * no gap and no duplicate. `onRecovery(info)` is told how each resumption went (`info.recovered`).
+   * A resumption refused `overloaded` is sent again after a backoff, one refused `shutting_down`
+   * on the next connection; any other refusal ends the subscription (an `error` event).
    */
   subscribe(topic, callback, { since, onRecovery } = {}) {
     checkName('topic', topic, 256);
@@ -256,6 +261,7 @@ export class ConnMsgClient {
       if (waiter && t.waiters.delete(waiter)) waiter.resolve(null);
       if (t.listeners.size > 0 || this.#topics.get(topic) !== t) return Promise.resolve();
       this.#topics.delete(topic);
+      this.#cancelRetry(t);
       if (this.#state !== 'open') return Promise.resolve(); // the next connection will not subscribe it
       return this.#topicOp(topic, () => this.request('$unsubscribe', { topic })).then(() => undefined, () => undefined);
     };
@@ -288,6 +294,7 @@ export class ConnMsgClient {
     const err = new ConnMsgError('closed', 'the client was closed');
     for (const entry of [...this.#pending.values()]) this.#settle(entry, undefined, err);
     for (const t of this.#topics.values()) {
+      this.#cancelRetry(t);
       for (const w of t.waiters) w.reject(err);
       t.waiters.clear();
     }
@@ -327,7 +334,8 @@ export class ConnMsgClient {
     this.#setState('open');
     if (this.#state !== 'open') return; // a 'state' listener called close(): no ping timer, no re-subscribing
     this.#startPing();
-    // Subscriptions first, then requests that waited, each in the order they were made.
+    // Each $subscribe goes through its topic's chain (behind an $unsubscribe of the topic still on its way), so it
+    // leaves a microtask later: the requests that waited, sent in order right below, reach the server first.
     for (const t of this.#topics.values()) this.#sendSubscribe(t, t.everLive === true);
     for (const entry of [...this.#pending.values()]) {
       if (!entry.sent) this.#sendRequest(entry);
@@ -373,7 +381,10 @@ export class ConnMsgClient {
       ));
     }
     this.#cancelled.clear(); // answers of the old connection can no longer arrive
-    for (const t of this.#topics.values()) t.live = false;
+    for (const t of this.#topics.values()) {
+      t.live = false;
+      this.#cancelRetry(t); // the next connection subscribes every topic anyway
+    }
     this.#scheduleReconnect({ code, reason });
   }
 
@@ -614,7 +625,7 @@ export class ConnMsgClient {
       if (since != null) data.since = since;
       return this.request('$subscribe', data).then(
         (res) => { t.subscribing = false; this.#subscribed(t, res ?? {}, since, resumed); },
-        (e) => { t.subscribing = false; this.#subscribeFailed(t, e); },
+        (e) => { t.subscribing = false; this.#subscribeFailed(t, e, resumed, ws); },
       );
     });
   }
@@ -630,6 +641,7 @@ export class ConnMsgClient {
     }
     t.live = true;
     t.everLive = true;
+    t.retries = 0;
     t.result = res;
     for (const w of t.waiters) w.resolve(res);
     t.waiters.clear();
@@ -645,7 +657,18 @@ export class ConnMsgClient {
     }
   }
 
-  #subscribeFailed(t, e) {
+  #subscribeFailed(t, e, resumed, ws) {
+    if (e instanceof ConnMsgRejected && resumed && PASSING_REFUSALS.has(e.code)) {
+      // The application was told this subscription is live and holds it; a refusal that says "not now" must not
+      // silently stop its callbacks. Waiters (subscribe() calls made while reconnecting) stay pending: the
+      // subscription is still on its way.
+      // shutting_down: this server closes once drained, and the next connection subscribes every topic again, as
+      // after connection_lost. overloaded: the connection is healthy and may never drop, so waiting for a
+      // reconnect could take forever; a reconnect that resends every topic at once is also just what trips
+      // MaxInFlight. So it is sent again on this connection after the reconnect backoff, growing per refusal.
+      if (e.code === 'overloaded') this.#retrySubscribe(t, ws);
+      return;
+    }
     if (e instanceof ConnMsgRejected) {
       // Refused by the server: the subscription is over for every listener of it.
       if (this.#topics.get(t.topic) === t) this.#topics.delete(t.topic);
@@ -661,6 +684,24 @@ export class ConnMsgClient {
       t.waiters.clear();
     }
     // connection_lost: the topic is subscribed again on the next connection; closed: close() handled it.
+  }
+
+  #retrySubscribe(t, ws) {
+    this.#cancelRetry(t);
+    const r = this.#opts.reconnect || DEFAULTS.reconnect;
+    const n = t.retries ?? 0;
+    t.retries = n + 1;
+    const base = Math.min(r.maxDelay, r.minDelay * Math.pow(r.factor, n));
+    t.retryTimer = setTimeout(() => {
+      t.retryTimer = null;
+      if (this.#topics.get(t.topic) !== t || this.#ws !== ws || this.#state !== 'open' || t.live || t.subscribing) return;
+      this.#sendSubscribe(t, true);
+    }, Math.round(base * (1 - r.jitter * Math.random())));
+  }
+
+  #cancelRetry(t) {
+    clearTimeout(t.retryTimer);
+    t.retryTimer = null;
   }
 
   #emit(type, detail) {

@@ -145,6 +145,51 @@ describe('connmsg.js against a stand-in peer', () => {
     }
   });
 
+  // A resumed $subscribe refused for a passing reason (PROTOCOL 4: overloaded means retry later; shutting_down means
+  // this server is draining) must not end a subscription the application still holds.
+  for (const { code, closeAfter } of [{ code: 'overloaded', closeAfter: false }, { code: 'shutting_down', closeAfter: true }]) {
+    test(`a resumed $subscribe refused ${code} is sent again and the subscription lives on`, async () => {
+      let refused = false;
+      const srv = standin({
+        onReq: (msg, sock) => {
+          if (msg.op !== '$subscribe') return false;
+          if (srv.connections.length === 2 && !refused) {
+            refused = true;
+            sock.send(JSON.stringify({ type: 'rej', id: msg.id, code, reason: 'try later' }));
+            if (closeAfter) sock.close(1001, 'shutting down'); // what a draining server does once drained
+            return true;
+          }
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+          return true;
+        },
+      });
+      await srv.ready;
+      const client = new ConnMsgClient(srv.url, opts());
+      try {
+        const got = collector();
+        const errors = collector();
+        client.on('error', errors);
+        const unsub = client.subscribe('plain.t', (data) => got(data));
+        await within(unsub.ready, 5000, 'the first subscribe');
+        srv.connections[0].terminate();
+
+        // Live again means a $subscribe the server confirmed, on a connection after the refusal.
+        const confirmedAfterRefusal = within(new Promise((resolve) => {
+          const watch = (sock) => sock.on('connmsg', (m) => { if (m.op === '$subscribe' && refused) resolve(sock); });
+          srv.wss.on('connection', watch);
+        }), 5000, 'a $subscribe after the refusal');
+        const sock = await confirmedAfterRefusal;
+        await nextEvent(client, 'recovery', (ev) => ev.topic === 'plain.t', 5000);
+        sock.send(JSON.stringify({ type: 'ind', topic: 'plain.t', data: 'after' }));
+        assert.deepEqual(await got.waitFor(1, 5000), ['after']);
+        assert.equal(errors.items.length, 0, 'a passing refusal is not reported as the end of the subscription');
+      } finally {
+        client.close();
+        await srv.close();
+      }
+    });
+  }
+
   test('close() called from a state listener while reconnecting stops the reconnect', async () => {
     const srv = standin();
     await srv.ready;

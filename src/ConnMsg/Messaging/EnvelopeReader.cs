@@ -10,6 +10,7 @@ namespace ConnMsg.Messaging;
 internal static class EnvelopeReader
 {
     private const long MaxSafeInteger = (1L << 53) - 1;
+    private const int MaxIdCharacters = 64;
 
     /// <summary>
     /// Parses <paramref name="json"/>. On failure returns false with a fixed reason, and with <c>envelope.Id</c> set
@@ -273,30 +274,65 @@ internal static class EnvelopeReader
 
         if (reader.TokenType == JsonTokenType.String)
         {
-            int chars;
+            // PROTOCOL.md §3 bounds a string id in characters, which JSON (RFC 8259 §7) means as Unicode code points: an
+            // emoji is one character, though it takes two UTF-16 units and four UTF-8 bytes.
+            int characters;
             if (reader.ValueIsEscaped)
             {
-                if (reader.ValueSpan.Length > 64 * 6)
+                // Twelve bytes is the longest spelling of one character: a surrogate pair as two \u escapes.
+                if (reader.ValueSpan.Length > MaxIdCharacters * 12)
                 {
                     return false;
                 }
 
-                Span<char> big = stackalloc char[reader.ValueSpan.Length];
-                chars = reader.CopyString(big);
+                Span<char> utf16 = stackalloc char[reader.ValueSpan.Length];
+                characters = CountCodePoints(utf16[..reader.CopyString(utf16)]);
             }
             else
             {
-                if (reader.ValueSpan.Length > 64 * 4)
+                if (reader.ValueSpan.Length > MaxIdCharacters * 4)
                 {
                     return false;
                 }
 
-                chars = System.Text.Encoding.UTF8.GetCharCount(reader.ValueSpan);
+                // The transport validated the UTF-8, so every byte that is not a continuation byte starts a code point.
+                characters = reader.ValueSpan.Length - CountContinuationBytes(reader.ValueSpan);
             }
 
-            return chars is >= 1 and <= 64;
+            return characters is >= 1 and <= MaxIdCharacters;
         }
 
         return false;
+    }
+
+    private static int CountContinuationBytes(ReadOnlySpan<byte> utf8)
+    {
+        int continuation = 0;
+        foreach (byte b in utf8)
+        {
+            if ((b & 0xC0) == 0x80)
+            {
+                continuation++;
+            }
+        }
+
+        return continuation;
+    }
+
+    /// <summary>Code points in <paramref name="utf16"/>; a lone surrogate (JSON allows one as an escape) counts as one.</summary>
+    private static int CountCodePoints(ReadOnlySpan<char> utf16)
+    {
+        int count = 0;
+        for (int i = 0; i < utf16.Length; i++)
+        {
+            if (char.IsHighSurrogate(utf16[i]) && i + 1 < utf16.Length && char.IsLowSurrogate(utf16[i + 1]))
+            {
+                i++;
+            }
+
+            count++;
+        }
+
+        return count;
     }
 }

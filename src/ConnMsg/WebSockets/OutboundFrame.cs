@@ -80,6 +80,9 @@ internal sealed class OutboundFrame
         return frame;
     }
 
+    /// <summary>References held now; for tests and debugging (0 once it went back to the pool).</summary>
+    internal int References => Volatile.Read(ref _refCount);
+
     /// <summary>Takes one more reference (one per queue the frame sits in).</summary>
     public void AddRef() => Interlocked.Increment(ref _refCount);
 

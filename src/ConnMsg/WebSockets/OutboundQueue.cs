@@ -22,10 +22,12 @@ internal sealed class OutboundQueue
     private OutboundFrame?[] _taken = [];
     private int _count;
     private long _bytes;
+    private volatile bool _closed;
 
     /// <summary>
     /// Appends <paramref name="frame"/> unless that would put more than <paramref name="limit"/> bytes in the queue
-    /// (a close frame always fits); the queue then holds the caller's reference until it is taken or dropped.
+    /// (a close frame always fits) or the queue was closed (<see cref="IsClosed"/>); the queue then holds the caller's
+    /// reference until it is taken or dropped. Refused, the caller keeps its reference.
     /// <paramref name="drainCovered"/> says whether <paramref name="readBatch"/> or <paramref name="drainState"/> was
     /// set, as read inside the lock: a drain is then due that will take this frame, because whoever clears either flag
     /// checks <see cref="IsEmptyAfter"/> afterwards and cannot miss it. Reading both here, rather than a fence or a
@@ -35,7 +37,7 @@ internal sealed class OutboundQueue
     {
         lock (this)
         {
-            if (_bytes + frame.Length > limit && !frame.IsClose)
+            if (_closed || (_bytes + frame.Length > limit && !frame.IsClose))
             {
                 drainCovered = false;
                 return false;
@@ -85,6 +87,23 @@ internal sealed class OutboundQueue
             _bytes = 0;
             Volatile.Write(ref _count, 0);
             return count;
+        }
+    }
+
+    /// <summary>True once <see cref="CloseAndDropAll"/> ran: the queue takes nothing more.</summary>
+    public bool IsClosed => _closed;
+
+    /// <summary>
+    /// Releases every queued frame and refuses any later one. The connection's own checks before queueing cannot
+    /// close the gap alone: a producer that passed them may reach the lock only after the connection ended, and a
+    /// frame queued then would sit in a queue nobody drains or drops, its pooled buffer never returned.
+    /// </summary>
+    public void CloseAndDropAll()
+    {
+        lock (this)
+        {
+            _closed = true;
+            DropAll();
         }
     }
 

@@ -18,6 +18,14 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
 
     private bool _closeSent => Volatile.Read(ref _closeState) != 0;
 
+#if DEBUG
+    /// <summary>
+    /// Test seam (Debug builds only, so a connection pays nothing for it in Release): runs in <see cref="Enqueue"/>
+    /// after the admission check, so a test can hold a producer there while the connection shuts down.
+    /// </summary>
+    internal Action? AfterAdmissionCheck;
+#endif
+
     /// <summary>
     /// Queues a frame, taking over one reference to it. Never blocks: a connection whose queue would exceed
     /// <see cref="ConnMsgOptions.MaxOutboundBytes"/> is closed with 1013 and the frame dropped. Returns whether it was queued.
@@ -30,13 +38,21 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
             return false;
         }
 
+#if DEBUG
+        AfterAdmissionCheck?.Invoke();
+#endif
+
         // The read-batch flag and the drain state are read inside the queue's lock, and whoever clears either checks
         // the queue under that lock afterwards (DrainInlineAsync, DrainOwnedAsync): one of the two always sees the
         // other, so a frame queued behind a pending drain costs no fence or compare-exchange of its own.
         if (!_queue.TryEnqueue(frame, _options.MaxOutboundBytes, ref _inReadBatch, ref _drainState, out bool drainCovered))
         {
             frame.Release();
-            OnSlowConsumer();
+            if (!_queue.IsClosed)
+            {
+                OnSlowConsumer();
+            }
+
             return false;
         }
 
@@ -110,7 +126,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                         for (int i = 0; i < count; i++)
                         {
                             OutboundFrame frame = batch[i]!;
-                            batch[i] = null;
                             int length = frame.Length;
                             if (!_closeWritten)
                             {
@@ -122,7 +137,9 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                                 unflushed += length;
                             }
 
+                            // The slot is cleared only now: a write that throws leaves the frame to ReleaseUnwritten.
                             frame.Release();
+                            batch[i] = null;
                             if (unflushed >= 64 * 1024)
                             {
                                 // Bound what sits in the pipe unflushed; the flush also applies the transport's backpressure.
@@ -190,7 +207,12 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
 
         OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Close, payload[..length]);
-        _queue.TryEnqueue(frame, long.MaxValue, ref _inReadBatch, ref _drainState, out bool drainCovered);
+        if (!_queue.TryEnqueue(frame, long.MaxValue, ref _inReadBatch, ref _drainState, out bool drainCovered))
+        {
+            frame.Release(); // the connection ended meanwhile: its output is gone
+            return;
+        }
+
         _metrics.CloseSent(code);
         Volatile.Write(ref _closeDeadlineMs, Environment.TickCount64 + (long)_options.CloseTimeout.TotalMilliseconds);
         if (!drainCovered)
@@ -255,7 +277,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         }
         finally
         {
-            _queue.DropAll();
+            _queue.CloseAndDropAll();
         }
     }
 

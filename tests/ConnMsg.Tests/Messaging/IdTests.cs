@@ -73,6 +73,38 @@ public sealed class IdTests(DemoServerFixture fixture) : IClassFixture<DemoServe
         await _client.AssertNothingElseArrivesAsync();
     }
 
+    // PROTOCOL.md §3 counts an id's characters, as JSON does (RFC 8259 §7): code points. U+1F600 is one character, two
+    // UTF-16 units and four UTF-8 bytes, so a bound counted in units or bytes refuses an id the protocol allows.
+    public static TheoryData<string> IdsOfSupplementaryCharactersAtTheLimit => new()
+    {
+        Quoted(string.Concat(Enumerable.Repeat("\U0001F600", 64))), // 64 characters, 128 UTF-16 units, 256 bytes
+        Quoted(string.Concat(Enumerable.Repeat("\\uD83D\\uDE00", 64))), // the same, spelled as escapes
+        Quoted("a" + string.Concat(Enumerable.Repeat("\U0001F600", 63))), // mixed widths
+    };
+
+    public static TheoryData<string> IdsOfSupplementaryCharactersOverTheLimit => new()
+    {
+        Quoted(string.Concat(Enumerable.Repeat("\U0001F600", 65))),
+        Quoted(string.Concat(Enumerable.Repeat("\\uD83D\\uDE00", 65))),
+        Quoted("a" + string.Concat(Enumerable.Repeat("\U0001F600", 64))),
+    };
+
+    [Theory]
+    [MemberData(nameof(IdsOfSupplementaryCharactersAtTheLimit))]
+    public async Task IdOf64CharactersIsEchoedVerbatimWhateverTheirWidth(string id)
+    {
+        string answer = await RoundTripAsync(id);
+        Assert.StartsWith($$"""{"type":"cfm","id":{{id}},""", answer);
+    }
+
+    [Theory]
+    [MemberData(nameof(IdsOfSupplementaryCharactersOverTheLimit))]
+    public async Task IdOf65CharactersIsBadMessageWhateverTheirWidth(string id)
+    {
+        JsonElement answer = await _client.AnswerAsync($$"""{"type":"req","id":{{id}},"op":"echo","data":1}""");
+        answer.AssertRej("bad_message", "null");
+    }
+
     [Fact]
     public async Task NumberAndStringIdsAreAnsweredIndependentlyWhileInFlight()
     {
@@ -89,6 +121,8 @@ public sealed class IdTests(DemoServerFixture fixture) : IClassFixture<DemoServe
 
         Assert.Equal(["\"5\"", "5"], ids.Order(StringComparer.Ordinal));
     }
+
+    private static string Quoted(string text) => $"\"{text}\"";
 
     private async Task<string> RoundTripAsync(string id)
     {
