@@ -68,6 +68,9 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
     /// <summary>Whether a buffer is held: false for a connection waiting with nothing unconsumed (for tests).</summary>
     internal bool HoldsBuffer => _buffer is not null;
 
+    /// <summary>Whether a wait on the socket is out, possibly left over from a canceled read (for tests).</summary>
+    internal bool WaitInFlight => Volatile.Read(ref _waitInFlight) != 0;
+
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         if (_readerCompleted)

@@ -14,7 +14,7 @@ namespace ConnMsg.Tests.SocketTransport;
 /// ConnMsg's socket transport on its own: a real listening socket on loopback, a real client socket, and the
 /// <see cref="PipeReader"/>/<see cref="PipeWriter"/> contract Kestrel and ConnMsg rely on.
 /// </summary>
-public sealed class SocketTransportTests : IAsyncLifetime
+public sealed partial class SocketTransportTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 

@@ -1,0 +1,59 @@
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using ConnMsg.Transport;
+using Microsoft.AspNetCore.Connections;
+
+namespace ConnMsg.Tests.SocketTransport;
+
+// How a connection ends: errors that must reach the application, and what the peer sees.
+public sealed partial class SocketTransportTests
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AResetAfterACanceledReadFailsTheNextReadWithConnectionReset(bool canceledByToken)
+    {
+        // The canceled read leaves its wait on the socket, and the reset completes that wait with no read to hand it
+        // to. The kernel reports a reset once: a wait that took it and dropped it would leave the next read a clean end
+        // of stream. (On Linux the zero-byte wait completes as mere readiness and leaves the error to the receive.)
+        // The case that matters is the wait completing before the next read starts: rounds until it was seen a few times.
+        int waitCompletedFirst = 0;
+        for (int round = 0; round < 200 && waitCompletedFirst < 5; round++)
+        {
+            if (round > 0)
+            {
+                await ReconnectAsync(new ConnMsgTransportOptions());
+            }
+
+            using var cts = new CancellationTokenSource();
+            ValueTask<ReadResult> waiting = Input.ReadAsync(cts.Token);
+            Assert.False(waiting.IsCompleted);
+            if (canceledByToken)
+            {
+                cts.Cancel();
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.AsTask().WaitAsync(Patience));
+            }
+            else
+            {
+                Input.CancelPendingRead();
+                ReadResult canceled = await waiting.AsTask().WaitAsync(Patience);
+                Assert.True(canceled.IsCanceled);
+                Input.AdvanceTo(canceled.Buffer.Start, canceled.Buffer.End);
+            }
+
+            _client.LingerState = new LingerOption(true, 0);
+            _client.Close();
+            await Task.Yield();
+
+            waitCompletedFirst += _connection.Input.WaitInFlight ? 0 : 1;
+            ValueTask<ReadResult> next = Input.ReadAsync();
+            await Assert.ThrowsAsync<ConnectionResetException>(async () =>
+            {
+                ReadResult result = await next.AsTask().WaitAsync(Patience);
+                Input.AdvanceTo(result.Buffer.End);
+            });
+        }
+
+        Assert.True(waitCompletedFirst > 0, "no round had the canceled read's wait complete before the next read");
+    }
+}
