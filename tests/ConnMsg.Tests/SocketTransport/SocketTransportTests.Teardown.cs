@@ -2,6 +2,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using ConnMsg.Transport;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace ConnMsg.Tests.SocketTransport;
 
@@ -55,5 +56,55 @@ public sealed partial class SocketTransportTests
         }
 
         Assert.True(waitCompletedFirst > 0, "no round had the canceled read's wait complete before the next read");
+    }
+
+    [Fact]
+    public async Task CompletingTheOutputWithAnErrorWhileAFlushIsPendingAbortsWithThatError()
+    {
+        ValueTask<FlushResult> flushing = StartAFlushThePeerHoldsUp(out _);
+        var failure = new InvalidOperationException("the application failed mid-response");
+        Output.Complete(failure);
+
+        Task<(int Received, bool Reset)> draining = DrainClientAsync();
+        await flushing.AsTask().WaitAsync(Patience);
+
+        ConnectionAbortedException? reason = _connection.AbortReason;
+        Assert.NotNull(reason);
+        Assert.Same(failure, reason.InnerException);
+        await draining;
+    }
+
+    // Writes more than the kernel's buffers hold while the client reads nothing: the flush stays pending, and what the
+    // kernel took is still queued on the server's side.
+    private ValueTask<FlushResult> StartAFlushThePeerHoldsUp(out int sent)
+    {
+        _client.ReceiveBufferSize = 64 * 1024;
+        _connection.Features.Get<IConnectionSocketFeature>()!.Socket.SendBufferSize = 64 * 1024;
+        sent = 2 * 1024 * 1024;
+        Pattern(sent).CopyTo(Output.GetSpan(sent));
+        Output.Advance(sent);
+        ValueTask<FlushResult> flushing = Output.FlushAsync();
+        Assert.False(flushing.IsCompleted, "2 MiB cannot fit in the kernel's buffers while the peer reads nothing");
+        return flushing;
+    }
+
+    private async Task<(int Received, bool Reset)> DrainClientAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        int total = 0;
+        try
+        {
+            int n;
+            while ((n = await _client.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Patience)) > 0)
+            {
+                total += n;
+            }
+
+            return (total, false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return (total, true);
+        }
     }
 }
