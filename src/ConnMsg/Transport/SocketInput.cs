@@ -366,7 +366,7 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
 
         if (received == 0)
         {
-            // Abort shuts the socket down before it closes it, so an end read in between is the abort's, not the peer's.
+            // A receive racing the abort's close can find the end of the stream: that end is the abort's, not the peer's.
             if (_connection.AbortReason is ConnectionAbortedException aborted)
             {
                 _error ??= aborted;

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Connections.Features;
 
 namespace ConnMsg.Tests.SocketTransport;
 
-// How a connection ends: errors that must reach the application, and what the peer sees.
+// How a connection ends: errors that must reach the application, and what the peer sees of an abort and of a graceful end.
 public sealed partial class SocketTransportTests
 {
     [Theory]
@@ -72,6 +72,34 @@ public sealed partial class SocketTransportTests
         Assert.NotNull(reason);
         Assert.Same(failure, reason.InnerException);
         await draining;
+    }
+
+    [Fact]
+    public async Task AbortResetsThePeerInsteadOfDeliveringWhatTheKernelStillHolds()
+    {
+        ValueTask<FlushResult> flushing = StartAFlushThePeerHoldsUp(out int sent);
+
+        _connection.Abort(new ConnectionAbortedException("test abort"));
+        Assert.True((await flushing.AsTask().WaitAsync(Patience)).IsCompleted);
+
+        // After a FIN the peer would read everything queued and then a clean end, and take a truncated stream for a whole one.
+        (int received, bool reset) = await DrainClientAsync();
+        Assert.True(reset, $"the peer saw a clean end after {received} of {sent} bytes instead of a reset");
+        Assert.True(received < sent);
+    }
+
+    [Fact]
+    public async Task AGracefulEndDeliversEverythingTheKernelHoldsThenFin()
+    {
+        ValueTask<FlushResult> flushing = StartAFlushThePeerHoldsUp(out int sent);
+        Output.Complete();
+        Task<(int Received, bool Reset)> draining = DrainClientAsync();
+        Assert.False((await flushing.AsTask().WaitAsync(Patience)).IsCompleted);
+        await _connection.DisposeAsync();
+
+        (int received, bool reset) = await draining.WaitAsync(Patience);
+        Assert.False(reset, "a graceful end must not reset the connection");
+        Assert.Equal(sent, received);
     }
 
     // Writes more than the kernel's buffers hold while the client reads nothing: the flush stays pending, and what the
