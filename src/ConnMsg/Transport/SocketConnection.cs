@@ -127,11 +127,13 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
             return;
         }
 
-        // Shut both directions first so the peer gets a FIN rather than whatever closing a socket with unread data sends;
-        // closing then fails any pending receive or send, which report the abort reason.
+        // An abort discards: a close with linger 0 resets the connection, so what the kernel still holds is dropped
+        // rather than delivered behind the application's back, and no FIN lets the peer take a cut-off stream for a
+        // whole one. Kestrel's transport drops what its output pipe holds; here the kernel holds it. Closing also fails
+        // any pending receive or send, which report the abort reason.
         try
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            _socket.LingerState = new LingerOption(true, 0);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {

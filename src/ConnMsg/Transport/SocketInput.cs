@@ -68,6 +68,9 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
     /// <summary>Whether a buffer is held: false for a connection waiting with nothing unconsumed (for tests).</summary>
     internal bool HoldsBuffer => _buffer is not null;
 
+    /// <summary>Whether a wait on the socket is out, possibly left over from a canceled read (for tests).</summary>
+    internal bool WaitInFlight => Volatile.Read(ref _waitInFlight) != 0;
+
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
     {
         if (_readerCompleted)
@@ -363,7 +366,7 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
 
         if (received == 0)
         {
-            // Abort shuts the socket down before it closes it, so an end read in between is the abort's, not the peer's.
+            // A receive racing the abort's close can find the end of the stream: that end is the abort's, not the peer's.
             if (_connection.AbortReason is ConnectionAbortedException aborted)
             {
                 _error ??= aborted;

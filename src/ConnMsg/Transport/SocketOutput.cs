@@ -13,7 +13,7 @@ namespace ConnMsg.Transport;
 /// A flush usually completes synchronously (the kernel takes the bytes); it stays pending only while the peer's window is
 /// full, which is the backpressure the caller awaits. The buffer goes back to the pool after every flush, so a
 /// connection with nothing to send holds none. One writer at a time, and nothing written while a flush is pending, as
-/// for any <see cref="PipeWriter"/>.
+/// for any <see cref="PipeWriter"/>; <see cref="Complete"/> may come from another thread while a flush is pending.
 /// </remarks>
 internal sealed class SocketOutput : PipeWriter
 {
@@ -22,10 +22,15 @@ internal sealed class SocketOutput : PipeWriter
     private readonly SocketConnection _connection;
     private readonly Socket _socket;
 
+    private const int FlushPending = 1;
+    private const int Completed = 2;
+
     private byte[]? _buffer;
     private int _written;
-    private bool _flushPending;
-    private bool _completed;
+    // FlushPending and Completed in one word: a Complete racing the end of a pending flush is finished by exactly one of
+    // them, and with the error Complete was given.
+    private int _flags;
+    private Exception? _completionError;
     private bool _failed;
     private int _cancelRequested;
 
@@ -66,7 +71,7 @@ internal sealed class SocketOutput : PipeWriter
 
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (_flushPending)
+        if ((Volatile.Read(ref _flags) & FlushPending) != 0)
         {
             throw new InvalidOperationException("A flush is already pending.");
         }
@@ -121,7 +126,7 @@ internal sealed class SocketOutput : PipeWriter
             return default;
         }
 
-        _flushPending = true;
+        Interlocked.Or(ref _flags, FlushPending);
         return AwaitSendAsync(send, sender);
     }
 
@@ -133,13 +138,13 @@ internal sealed class SocketOutput : PipeWriter
 
     public override void Complete(Exception? exception = null)
     {
-        if (_completed)
+        if ((Volatile.Read(ref _flags) & Completed) != 0)
         {
             return;
         }
 
-        _completed = true;
-        if (!_flushPending)
+        _completionError = exception;
+        if ((Interlocked.Or(ref _flags, Completed) & FlushPending) == 0)
         {
             ReturnBuffer();
             _connection.OnOutputCompleted(exception);
@@ -149,7 +154,7 @@ internal sealed class SocketOutput : PipeWriter
     /// <summary>Returns the buffer once the connection is disposed, unless a send still uses it.</summary>
     internal void ReleaseBuffer()
     {
-        if (!_flushPending)
+        if ((Volatile.Read(ref _flags) & FlushPending) == 0)
         {
             ReturnBuffer();
         }
@@ -159,6 +164,7 @@ internal sealed class SocketOutput : PipeWriter
     private async ValueTask<FlushResult> AwaitSendAsync(ValueTask<int> send, SocketSender sender)
     {
         FlushResult result;
+        int flags;
         try
         {
             await send.ConfigureAwait(false);
@@ -172,13 +178,14 @@ internal sealed class SocketOutput : PipeWriter
         finally
         {
             sender.Return();
-            _flushPending = false;
+            flags = Interlocked.And(ref _flags, ~FlushPending);
         }
 
-        if (_completed)
+        if ((flags & Completed) != 0)
         {
+            // Complete came while the send was under way and left the ending to it.
             ReturnBuffer();
-            _connection.OnOutputCompleted(null);
+            _connection.OnOutputCompleted(_completionError);
         }
 
         return result;
@@ -195,12 +202,13 @@ internal sealed class SocketOutput : PipeWriter
 
     private void EnsureCapacity(int sizeHint)
     {
-        if (_flushPending)
+        int flags = Volatile.Read(ref _flags);
+        if ((flags & FlushPending) != 0)
         {
             throw new InvalidOperationException("Writing is not allowed while a flush is pending.");
         }
 
-        if (_completed)
+        if ((flags & Completed) != 0)
         {
             throw new InvalidOperationException("Writing is not allowed after the writer was completed.");
         }

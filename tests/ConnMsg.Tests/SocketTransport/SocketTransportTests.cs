@@ -14,7 +14,7 @@ namespace ConnMsg.Tests.SocketTransport;
 /// ConnMsg's socket transport on its own: a real listening socket on loopback, a real client socket, and the
 /// <see cref="PipeReader"/>/<see cref="PipeWriter"/> contract Kestrel and ConnMsg rely on.
 /// </summary>
-public sealed class SocketTransportTests : IAsyncLifetime
+public sealed partial class SocketTransportTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
@@ -288,8 +288,8 @@ public sealed class SocketTransportTests : IAsyncLifetime
     [Fact]
     public async Task AbortFailsAWaitingReadWithTheAbortReasonAndThePeerSeesTheEnd()
     {
-        // Abort shuts the socket down before it closes it, and the waiting read can wake up in between to find the
-        // end of the stream: that end is the abort's, not the peer's. Many rounds, so that the window is hit.
+        // The waiting read can wake up while the abort closes the socket and find the end of the stream: that end is the
+        // abort's, not the peer's. Many rounds, so that the window is hit.
         for (int round = 0; round < 300; round++)
         {
             if (round > 0)
