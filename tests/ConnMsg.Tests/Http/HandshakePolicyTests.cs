@@ -63,8 +63,10 @@ public class HandshakePolicyTests
     {
         await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));
         using var tcp = new TcpClient { NoDelay = true };
-        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+        // The server's deadline starts when it accepts, so the clock starts before the connect: started after it, a test
+        // thread delayed past the deadline (a busy pool in a parallel run) saw the drop "after 1 ms".
         var clock = Stopwatch.StartNew();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
         await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(half));
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(8));
