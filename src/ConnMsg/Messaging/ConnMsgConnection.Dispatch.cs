@@ -432,6 +432,12 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             return;
         }
 
+        if (_batchCounts.Completed != 0)
+        {
+            // A read batch that ended in a fault never reached its end: its answered requests still count.
+            FlushBatchCounts(Stopwatch.GetElapsedTime(_transport.BatchTimestamp));
+        }
+
         foreach (ConnMsgRequest request in _inFlight.RemoveAll())
         {
             request.TryMarkAnswered();
