@@ -190,6 +190,54 @@ describe('connmsg.js against a stand-in peer', () => {
     });
   }
 
+  // A publish the application makes while disconnected, after subscribing, must not reach the server before the
+  // client's own resubscription: a topic without history would deliver its Ind to everyone but this client.
+  test('after a reconnect the $subscribe of every topic reaches the server before the requests that waited', async () => {
+    const subscribed = new WeakMap(); // socket -> topics it subscribed, as a gateway keeps them
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op === '$subscribe') {
+          if (!subscribed.has(sock)) subscribed.set(sock, new Set());
+          subscribed.get(sock).add(msg.data.topic);
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+          return true;
+        }
+        if (msg.op === 'publish') {
+          const to = [...srv.wss.clients].filter((s) => subscribed.get(s)?.has(msg.data.topic));
+          for (const s of to) s.send(JSON.stringify({ type: 'ind', topic: msg.data.topic, data: msg.data.data }));
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { subscribers: to.length } }));
+          return true;
+        }
+        return false;
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      const got = collector();
+      const unsub = client.subscribe('plain.t', (data) => got(data));
+      await within(unsub.ready, 5000, 'the first subscribe');
+
+      const order = [];
+      srv.wss.once('connection', (sock) => sock.on('connmsg', (m) => { if (m.type === 'req') order.push(m.op); }));
+      const down = nextEvent(client, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined, 5000);
+      srv.connections[0].terminate();
+      await down;
+      assert.notEqual(client.state, 'open');
+      const first = client.request('echo', 1);
+      const published = client.request('publish', { topic: 'plain.t', data: 'while away' });
+      const second = client.request('echo', 2);
+
+      assert.deepEqual(await within(published, 5000, 'the publish'), { subscribers: 1 }, `order at the server: ${order.join(', ')}`);
+      assert.deepEqual([await first, await second], [1, 2]);
+      assert.deepEqual(order, ['$subscribe', 'echo', 'publish', 'echo'], 'resubscription first, then the waiting requests in the order made');
+      assert.deepEqual(await got.waitFor(1, 5000), ['while away']);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
   test('close() called from a state listener while reconnecting stops the reconnect', async () => {
     const srv = standin();
     await srv.ready;
