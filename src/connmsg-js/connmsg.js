@@ -334,8 +334,11 @@ export class ConnMsgClient {
     this.#setState('open');
     if (this.#state !== 'open') return; // a 'state' listener called close(): no ping timer, no re-subscribing
     this.#startPing();
-    // Each $subscribe goes through its topic's chain (behind an $unsubscribe of the topic still on its way), so it
-    // leaves a microtask later: the requests that waited, sent in order right below, reach the server first.
+    // Every topic is subscribed again before the requests that waited are sent (in the order they were made): a
+    // publish made while away must not reach the server before this client's own $subscribe, or a topic without
+    // history delivers its Ind to everyone but us. The one exception is a topic whose $unsubscribe is still on its
+    // way (it waits among the requests below): its $subscribe follows that $unsubscribe's answer, and the other
+    // requests are not held back a round trip for it.
     for (const t of this.#topics.values()) this.#sendSubscribe(t, t.everLive === true);
     for (const entry of [...this.#pending.values()]) {
       if (!entry.sent) this.#sendRequest(entry);
@@ -605,10 +608,16 @@ export class ConnMsgClient {
 
   // ---- subscriptions -----------------------------------------------------------------------
 
-  /** Runs `fn` after every earlier $subscribe/$unsubscribe of `topic` settled. */
+  /** Runs `fn` after every earlier $subscribe/$unsubscribe of `topic` settled: at once if none is on its way. */
   #topicOp(topic, fn) {
-    const prev = this.#chains.get(topic) ?? Promise.resolve();
-    const p = prev.then(fn, fn);
+    const prev = this.#chains.get(topic);
+    // At once, not a microtask later: a request the caller makes right after must not overtake this one on the wire
+    // (a publish overtaking the caller's own $subscribe misses its Ind).
+    let p;
+    if (prev) p = prev.then(fn, fn);
+    else {
+      try { p = Promise.resolve(fn()); } catch (e) { p = Promise.reject(e); }
+    }
     const tail = p.then(() => {}, () => {});
     this.#chains.set(topic, tail);
     tail.then(() => { if (this.#chains.get(topic) === tail) this.#chains.delete(topic); });

@@ -190,6 +190,127 @@ describe('connmsg.js against a stand-in peer', () => {
     });
   }
 
+  // A publish the application makes while disconnected, after subscribing, must not reach the server before the
+  // client's own resubscription: a topic without history would deliver its Ind to everyone but this client.
+  test('after a reconnect the $subscribe of every topic reaches the server before the requests that waited', async () => {
+    const subscribed = new WeakMap(); // socket -> topics it subscribed, as a gateway keeps them
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op === '$subscribe') {
+          if (!subscribed.has(sock)) subscribed.set(sock, new Set());
+          subscribed.get(sock).add(msg.data.topic);
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+          return true;
+        }
+        if (msg.op === 'publish') {
+          const to = [...srv.wss.clients].filter((s) => subscribed.get(s)?.has(msg.data.topic));
+          for (const s of to) s.send(JSON.stringify({ type: 'ind', topic: msg.data.topic, data: msg.data.data }));
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { subscribers: to.length } }));
+          return true;
+        }
+        return false;
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      const got = collector();
+      const unsub = client.subscribe('plain.t', (data) => got(data));
+      await within(unsub.ready, 5000, 'the first subscribe');
+
+      const order = [];
+      srv.wss.once('connection', (sock) => sock.on('connmsg', (m) => { if (m.type === 'req') order.push(m.op); }));
+      const down = nextEvent(client, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined, 5000);
+      srv.connections[0].terminate();
+      await down;
+      assert.notEqual(client.state, 'open');
+      const first = client.request('echo', 1);
+      const published = client.request('publish', { topic: 'plain.t', data: 'while away' });
+      const second = client.request('echo', 2);
+
+      assert.deepEqual(await within(published, 5000, 'the publish'), { subscribers: 1 }, `order at the server: ${order.join(', ')}`);
+      assert.deepEqual([await first, await second], [1, 2]);
+      assert.deepEqual(order, ['$subscribe', 'echo', 'publish', 'echo'], 'resubscription first, then the waiting requests in the order made');
+      assert.deepEqual(await got.waitFor(1, 5000), ['while away']);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  // The order above has one exception: a topic whose $unsubscribe still waits for the connection. Its $subscribe
+  // must follow that $unsubscribe's answer, or the server would end the subscription just made.
+  test('after a reconnect a $subscribe waits for the answer to an $unsubscribe of its topic that waited too', async () => {
+    const subscribed = new WeakMap(); // socket -> topics it subscribed
+    const topics = (sock) => { if (!subscribed.has(sock)) subscribed.set(sock, new Set()); return subscribed.get(sock); };
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op === '$subscribe') {
+          topics(sock).add(msg.data.topic);
+          if (srv.connections.length > 1) sock.send(JSON.stringify({ type: 'cfm', id: msg.id })); // held on the first
+          return true;
+        }
+        if (msg.op === '$unsubscribe') {
+          topics(sock).delete(msg.data.topic);
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+          return true;
+        }
+        if (msg.op === 'publish') {
+          const to = [...srv.wss.clients].filter((s) => subscribed.get(s)?.has(msg.data.topic));
+          for (const s of to) s.send(JSON.stringify({ type: 'ind', topic: msg.data.topic, data: msg.data.data }));
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { subscribers: to.length } }));
+          return true;
+        }
+        return false;
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      await client.whenOpen({ timeout: 5000 });
+      // An unsubscribe queued behind a $subscribe still unanswered when the connection drops: its $unsubscribe is
+      // then made while reconnecting and waits for the next connection.
+      const firstSub = received(srv.connections[0], (m) => m.op === '$subscribe');
+      const unsubFirst = client.subscribe('plain.t', () => {});
+      await firstSub;
+      unsubFirst();
+
+      const order = [];
+      srv.wss.once('connection', (sock) => sock.on('connmsg', (m) => { if (m.type === 'req') order.push(m.op); }));
+      const down = nextEvent(client, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined, 5000);
+      srv.connections[0].terminate();
+      await down;
+      const got = collector();
+      const again = client.subscribe('plain.t', (data) => got(data));
+      await within(again.ready, 5000, 'the subscribe made while reconnecting');
+
+      assert.ok(order.indexOf('$unsubscribe') >= 0 && order.indexOf('$unsubscribe') < order.indexOf('$subscribe'), `order at the server: ${order.join(', ')}`);
+      assert.deepEqual(await client.request('publish', { topic: 'plain.t', data: 'live' }), { subscribers: 1 });
+      assert.deepEqual(await got.waitFor(1, 5000), ['live']);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('a $subscribe made while open reaches the server before a request made right after it', async () => {
+    const srv = standin();
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts());
+    try {
+      await client.whenOpen({ timeout: 5000 });
+      const order = [];
+      srv.connections[0].on('connmsg', (m) => { if (m.type === 'req') order.push(m.op); });
+      const unsub = client.subscribe('plain.t', () => {});
+      await client.request('echo', 1);
+      await within(unsub.ready, 5000, 'the subscribe');
+      assert.deepEqual(order, ['$subscribe', 'echo']);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
   test('close() called from a state listener while reconnecting stops the reconnect', async () => {
     const srv = standin();
     await srv.ready;
