@@ -58,6 +58,37 @@ function ask(sock, id, op, data) {
   return answer;
 }
 
+/**
+ * An `onReq` that keeps each socket's subscriptions as a gateway does and sends a `publish` to the sockets subscribed
+ * to its topic; `srv()` gives the stand-in it serves. `holdSubscribe(sock)` true leaves a `$subscribe` unanswered.
+ */
+function pubsub(srv, { holdSubscribe = () => false } = {}) {
+  const subscribed = new WeakMap(); // socket -> topics it subscribed
+  const topics = (sock) => { if (!subscribed.has(sock)) subscribed.set(sock, new Set()); return subscribed.get(sock); };
+  return (msg, sock) => {
+    if (msg.op === '$subscribe' || msg.op === '$unsubscribe') {
+      if (msg.op === '$subscribe') topics(sock).add(msg.data.topic);
+      else topics(sock).delete(msg.data.topic);
+      if (msg.op === '$unsubscribe' || !holdSubscribe(sock)) sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+      return true;
+    }
+    if (msg.op === 'publish') {
+      const to = [...srv().wss.clients].filter((s) => subscribed.get(s)?.has(msg.data.topic));
+      for (const s of to) s.send(JSON.stringify({ type: 'ind', topic: msg.data.topic, data: msg.data.data }));
+      sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { subscribers: to.length } }));
+      return true;
+    }
+    return false;
+  };
+}
+
+/** The ops of the requests that the stand-in's next connection receives, in order, as they arrive. */
+function opsOnNextConnection(srv) {
+  const ops = [];
+  srv.wss.once('connection', (sock) => sock.on('connmsg', (m) => { if (m.type === 'req') ops.push(m.op); }));
+  return ops;
+}
+
 const opts = (extra = {}) => ({ WebSocket, pingInterval: 0, reconnect: { minDelay: 20, maxDelay: 200 }, ...extra });
 
 describe('connmsg.js against a stand-in peer', () => {
@@ -193,24 +224,7 @@ describe('connmsg.js against a stand-in peer', () => {
   // A publish the application makes while disconnected, after subscribing, must not reach the server before the
   // client's own resubscription: a topic without history would deliver its Ind to everyone but this client.
   test('after a reconnect the $subscribe of every topic reaches the server before the requests that waited', async () => {
-    const subscribed = new WeakMap(); // socket -> topics it subscribed, as a gateway keeps them
-    const srv = standin({
-      onReq: (msg, sock) => {
-        if (msg.op === '$subscribe') {
-          if (!subscribed.has(sock)) subscribed.set(sock, new Set());
-          subscribed.get(sock).add(msg.data.topic);
-          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
-          return true;
-        }
-        if (msg.op === 'publish') {
-          const to = [...srv.wss.clients].filter((s) => subscribed.get(s)?.has(msg.data.topic));
-          for (const s of to) s.send(JSON.stringify({ type: 'ind', topic: msg.data.topic, data: msg.data.data }));
-          sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { subscribers: to.length } }));
-          return true;
-        }
-        return false;
-      },
-    });
+    const srv = standin({ onReq: pubsub(() => srv) });
     await srv.ready;
     const client = new ConnMsgClient(srv.url, opts());
     try {
@@ -218,8 +232,7 @@ describe('connmsg.js against a stand-in peer', () => {
       const unsub = client.subscribe('plain.t', (data) => got(data));
       await within(unsub.ready, 5000, 'the first subscribe');
 
-      const order = [];
-      srv.wss.once('connection', (sock) => sock.on('connmsg', (m) => { if (m.type === 'req') order.push(m.op); }));
+      const order = opsOnNextConnection(srv);
       const down = nextEvent(client, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined, 5000);
       srv.connections[0].terminate();
       await down;
@@ -241,29 +254,8 @@ describe('connmsg.js against a stand-in peer', () => {
   // The order above has one exception: a topic whose $unsubscribe still waits for the connection. Its $subscribe
   // must follow that $unsubscribe's answer, or the server would end the subscription just made.
   test('after a reconnect a $subscribe waits for the answer to an $unsubscribe of its topic that waited too', async () => {
-    const subscribed = new WeakMap(); // socket -> topics it subscribed
-    const topics = (sock) => { if (!subscribed.has(sock)) subscribed.set(sock, new Set()); return subscribed.get(sock); };
-    const srv = standin({
-      onReq: (msg, sock) => {
-        if (msg.op === '$subscribe') {
-          topics(sock).add(msg.data.topic);
-          if (srv.connections.length > 1) sock.send(JSON.stringify({ type: 'cfm', id: msg.id })); // held on the first
-          return true;
-        }
-        if (msg.op === '$unsubscribe') {
-          topics(sock).delete(msg.data.topic);
-          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
-          return true;
-        }
-        if (msg.op === 'publish') {
-          const to = [...srv.wss.clients].filter((s) => subscribed.get(s)?.has(msg.data.topic));
-          for (const s of to) s.send(JSON.stringify({ type: 'ind', topic: msg.data.topic, data: msg.data.data }));
-          sock.send(JSON.stringify({ type: 'cfm', id: msg.id, data: { subscribers: to.length } }));
-          return true;
-        }
-        return false;
-      },
-    });
+    // The first connection's $subscribe is never answered.
+    const srv = standin({ onReq: pubsub(() => srv, { holdSubscribe: () => srv.connections.length === 1 }) });
     await srv.ready;
     const client = new ConnMsgClient(srv.url, opts());
     try {
@@ -275,8 +267,7 @@ describe('connmsg.js against a stand-in peer', () => {
       await firstSub;
       unsubFirst();
 
-      const order = [];
-      srv.wss.once('connection', (sock) => sock.on('connmsg', (m) => { if (m.type === 'req') order.push(m.op); }));
+      const order = opsOnNextConnection(srv);
       const down = nextEvent(client, 'state', (e) => e.state === 'reconnecting' && e.delay !== undefined, 5000);
       srv.connections[0].terminate();
       await down;
