@@ -270,7 +270,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             // The per-op counters are kept for one op at a time: a batch mixing ops settles the previous op's first.
             if (_batchCounts.Handler is not null)
             {
-                CountCompleted(_batchCounts.Handler, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
+                AddOpCounts(_batchCounts.Handler, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
             }
 
             _batchCounts.Handler = handler;
@@ -292,18 +292,18 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
     private void FlushBatchCounts(TimeSpan elapsed)
     {
         int completed = _batchCounts.Completed;
-        CountCompleted(_batchCounts.Handler!, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
+        AddOpCounts(_batchCounts.Handler!, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
         _batchCounts = default;
         _app.Metrics.RequestsCompleted(elapsed, completed);
     }
 
     private void CountCompleted(OpHandler handler, string? outcome, TimeSpan elapsed)
     {
-        CountCompleted(handler, confirmed: outcome == "cfm" ? 1 : 0, rejected: outcome is not null && outcome != "cfm" ? 1 : 0);
+        AddOpCounts(handler, confirmed: outcome == "cfm" ? 1 : 0, rejected: outcome is not null && outcome != "cfm" ? 1 : 0);
         _app.Metrics.RequestsCompleted(elapsed, 1);
     }
 
-    private static void CountCompleted(OpHandler handler, int confirmed, int rejected)
+    private static void AddOpCounts(OpHandler handler, int confirmed, int rejected)
     {
         if (confirmed != 0)
         {
