@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 dotnet build ConnMsg.sln -c Debug -nologo -v quiet
+# Users build Release (run-bench.sh, the gateway): the whole solution, tests included, must compile there too.
+dotnet build ConnMsg.sln -c Release -nologo -v quiet
 # One test assembly at a time: the suites open real sockets and time keep-alives, and two cores are shared.
 dotnet test ConnMsg.sln -c Debug --no-build -nologo -m:1
 # The server suite again over ConnMsg's own socket transport (the gateway's Gateway:Transport=connmsg).
