@@ -157,4 +157,31 @@ public sealed class FanOutTests
 
         await subscriber.AssertNothingElseArrivesAsync();
     }
+
+    [Fact]
+    public async Task IndsOfEverySizeQueuedTogetherArriveWholeAndInOrder()
+    {
+        // One burst from application code: the drain packs many frames into each block the output hands out, frames
+        // larger than a block need one of their own, and the burst crosses the drain's partial-flush bound many times.
+        const int count = 400;
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("sizes");
+        IIndPublisher publisher = server.App.Services.GetRequiredService<IIndPublisher>();
+
+        static int SizeOf(int n) => (n * 997) % 9000; // 0 to 8999 characters, in no particular order
+        for (int n = 0; n < count; n++)
+        {
+            byte[] data = Encoding.UTF8.GetBytes($"\"{n}:{new string('x', SizeOf(n))}\"");
+            Assert.Equal(1, await publisher.PublishAsync("sizes", data));
+        }
+
+        List<JsonElement> inds = await subscriber.ReceiveIndsAsync(count);
+        for (int n = 0; n < count; n++)
+        {
+            Assert.Equal($"{n}:{new string('x', SizeOf(n))}", inds[n].GetProperty("data").GetString());
+        }
+
+        await subscriber.AssertNothingElseArrivesAsync();
+    }
 }
