@@ -160,13 +160,14 @@ internal static class HttpRequestHeadParser
             }
 
             // Names are tokens (ASCII), so Latin-1 decodes them exactly as ASCII would.
-            headers.Add(new(KnownHeaderStrings.Get(line[..colon]), KnownHeaderStrings.Get(value)));
+            string name = KnownHeaderStrings.Get(line[..colon]);
+            headers.Add(new(name, KnownHeaderStrings.Value(name, value)));
         }
 
-        string targetText = Encoding.ASCII.GetString(target);
+        string targetText = KnownHeaderStrings.Target(target);
         int q = targetText.IndexOf('?');
         head = new HttpRequestHead(
-            Encoding.ASCII.GetString(method),
+            KnownHeaderStrings.Method(method),
             q < 0 ? targetText : q == 0 ? "/" : targetText[..q],
             q < 0 ? string.Empty : targetText[q..],
             "HTTP/1.1",

@@ -19,21 +19,89 @@ internal static class KnownHeaderStrings
         "Sec-WebSocket-Protocol", "sec-websocket-protocol", "Sec-WebSocket-Extensions", "sec-websocket-extensions",
         "User-Agent", "user-agent", "Accept-Encoding", "accept-encoding", "Accept-Language", "accept-language",
         "Cache-Control", "cache-control", "Pragma", "pragma", "Cookie", "cookie", "Authorization", "authorization",
-        "websocket", "keep-alive, Upgrade", "13", "no-cache", "gzip, deflate, br, zstd",
+        "websocket", "keep-alive, Upgrade", "13", "no-cache", "gzip, deflate, br, zstd", WebSocketHandshake.SubProtocol,
         "permessage-deflate; client_max_window_bits", "permessage-deflate",
     ];
 
     /// <summary>The shared string equal to <paramref name="bytes"/> (Latin-1), or a new one.</summary>
-    public static string Get(ReadOnlySpan<byte> bytes)
+    public static string Get(ReadOnlySpan<byte> bytes) => Get(bytes, out _);
+
+    private static string Get(ReadOnlySpan<byte> bytes, out bool known)
     {
-        foreach (string known in s_known)
+        foreach (string candidate in s_known)
         {
-            if (known.Length == bytes.Length && Ascii.Equals(bytes, known))
+            if (candidate.Length == bytes.Length && Ascii.Equals(bytes, candidate))
             {
-                return known;
+                known = true;
+                return candidate;
             }
         }
 
+        known = false;
         return Encoding.Latin1.GetString(bytes);
+    }
+
+    private static string? s_lastHost;
+    private static string? s_lastOrigin;
+    private static string? s_lastUserAgent;
+    private static string? s_lastTarget;
+
+    /// <summary>The method as a shared string when it is one a client of this server sends.</summary>
+    public static string Method(ReadOnlySpan<byte> bytes) =>
+        bytes.SequenceEqual("GET"u8) ? "GET" : bytes.SequenceEqual("HEAD"u8) ? "HEAD" : Encoding.ASCII.GetString(bytes);
+
+    /// <summary>
+    /// The request target, shared with the previous request's when they are the same. One with a query is not
+    /// remembered: browsers cannot set headers on a WebSocket, so a query is where their tokens go.
+    /// </summary>
+    public static string Target(ReadOnlySpan<byte> bytes) =>
+        bytes.Contains((byte)'?') ? Encoding.ASCII.GetString(bytes) : Recent(ref s_lastTarget, bytes);
+
+    /// <summary>
+    /// A header's value: a known one, or for Host, Origin and User-Agent the previous request's string when it is the
+    /// same value (a gateway's clients mostly send one of each, and no list of known values can hold a deployment's
+    /// host name). Other headers, credentials among them, are never remembered beyond their own request.
+    /// </summary>
+    public static string Value(string name, ReadOnlySpan<byte> bytes)
+    {
+        string value = Get(bytes, out bool known);
+        if (known)
+        {
+            return value;
+        }
+
+        return name.Length switch
+        {
+            4 when string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase) => Remember(ref s_lastHost, bytes, value),
+            6 when string.Equals(name, "Origin", StringComparison.OrdinalIgnoreCase) => Remember(ref s_lastOrigin, bytes, value),
+            10 when string.Equals(name, "User-Agent", StringComparison.OrdinalIgnoreCase) => Remember(ref s_lastUserAgent, bytes, value),
+            _ => value,
+        };
+    }
+
+    private static string Recent(ref string? slot, ReadOnlySpan<byte> bytes)
+    {
+        string? last = Volatile.Read(ref slot);
+        if (last is not null && last.Length == bytes.Length && Ascii.Equals(bytes, last))
+        {
+            return last;
+        }
+
+        string fresh = Encoding.Latin1.GetString(bytes);
+        Volatile.Write(ref slot, fresh);
+        return fresh;
+    }
+
+    // The value was decoded already (Get found no known string): this only decides between it and the remembered one.
+    private static string Remember(ref string? slot, ReadOnlySpan<byte> bytes, string decoded)
+    {
+        string? last = Volatile.Read(ref slot);
+        if (last is not null && last.Length == bytes.Length && Ascii.Equals(bytes, last))
+        {
+            return last;
+        }
+
+        Volatile.Write(ref slot, decoded);
+        return decoded;
     }
 }
