@@ -83,7 +83,12 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
             w.WriteEndObject();
         }));
 
-        MessagingLog.ConnectionOpened(Logger, connection.Id, connection.RemoteEndPoint, transport.Request.Path);
+        // The arguments are evaluated before the logger's own level check: the peer's address costs a getpeername on
+        // ConnMsg's transport, an end point kept for the connection's life, and a string, for a line nobody may read.
+        if (Logger.IsEnabled(LogLevel.Information))
+        {
+            MessagingLog.ConnectionOpened(Logger, connection.Id, connection.RemoteEndPoint, transport.Request.Path);
+        }
         try
         {
             if (_settings.StateFactory is not null)
