@@ -118,8 +118,7 @@ public sealed partial class ConnMsgClient
     private Task<TResult>? TrySendNow<TResult>(OutboundMessage message, PendingRequest<TResult> pending, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (timeout == Timeout.InfiniteTimeSpan || timeout < _minSweptTimeout || cancellationToken.IsCancellationRequested
-            || Volatile.Read(ref _current) is not { IsClosed: false } connection || message.Length > connection.MaxMessageSize
-            || !connection.TryTakeSlot())
+            || Volatile.Read(ref _current) is not { IsClosed: false } connection || message.Length > connection.MaxMessageSize)
         {
             return null;
         }
@@ -129,7 +128,7 @@ public sealed partial class ConnMsgClient
         pending.Deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency) + 1;
         pending.Timeout = timeout;
         pending.CancellationToken = cancellationToken;
-        if (!connection.TryRegister(pending))
+        if (!connection.TryTakeSlotAndRegister(pending))
         {
             pending.Deadline = 0;
             return null;
