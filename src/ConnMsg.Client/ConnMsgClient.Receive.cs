@@ -7,8 +7,21 @@ public sealed partial class ConnMsgClient
 {
     void IConnectionOwner.OnMessage(Connection connection, ReadOnlySpan<byte> message)
     {
+        // Nearly every message is the answer to one of our requests, in the one shape servers write it; it needs no
+        // topic buffer, whose stackalloc would be zeroed for every message.
+        if (EnvelopeReader.TryReadCanonicalCfm(message, out var answer))
+        {
+            OnAnswer(connection, ref answer);
+            return;
+        }
+
+        OnOtherMessage(connection, message);
+    }
+
+    private void OnOtherMessage(Connection connection, ReadOnlySpan<byte> message)
+    {
         Span<char> topic = stackalloc char[EnvelopeReader.MaxTopicChars];
-        if (!EnvelopeReader.TryRead(message, topic, out var envelope, out string? error))
+        if (!EnvelopeReader.TryReadGeneral(message, topic, out var envelope, out string? error))
         {
             ConnMsgClientLog.BadMessage(_logger, error!);
 

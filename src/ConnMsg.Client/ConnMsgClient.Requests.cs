@@ -118,8 +118,7 @@ public sealed partial class ConnMsgClient
     private Task<TResult>? TrySendNow<TResult>(OutboundMessage message, PendingRequest<TResult> pending, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (timeout == Timeout.InfiniteTimeSpan || timeout < _minSweptTimeout || cancellationToken.IsCancellationRequested
-            || Volatile.Read(ref _current) is not { IsClosed: false } connection || message.Length > connection.MaxMessageSize
-            || !connection.TryTakeSlot())
+            || Volatile.Read(ref _current) is not { IsClosed: false } connection || message.Length > connection.MaxMessageSize)
         {
             return null;
         }
@@ -129,7 +128,7 @@ public sealed partial class ConnMsgClient
         pending.Deadline = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency) + 1;
         pending.Timeout = timeout;
         pending.CancellationToken = cancellationToken;
-        if (!connection.TryRegister(pending))
+        if (!connection.TryTakeSlotAndRegister(pending))
         {
             pending.Deadline = 0;
             return null;
@@ -146,28 +145,21 @@ public sealed partial class ConnMsgClient
             }
 
             message.Return();
-            return AwaitAnswerAsync(pending);
+            return AwaitAnswer(pending);
         }
 
-        return AwaitAnswerAsync(pending);
+        return AwaitAnswer(pending);
     }
 
-    private static async Task<TResult> AwaitAnswerAsync<TResult>(PendingRequest<TResult> pending)
+    /// <summary>The caller's task: the request's own, with the caller's token hooked up to abandon it.</summary>
+    private static Task<TResult> AwaitAnswer<TResult>(PendingRequest<TResult> pending)
     {
-        if (!pending.CancellationToken.CanBeCanceled)
+        if (pending.CancellationToken.CanBeCanceled)
         {
-            return await pending.Task.ConfigureAwait(false);
+            pending.AbandonOnCancellation();
         }
 
-        // The entry stays (the server still counts the request) but is marked, so its late answer is discarded.
-        using (pending.CancellationToken.UnsafeRegister(static s =>
-        {
-            var pending = (PendingRequest)s!;
-            pending.Abandon(new OperationCanceledException("The request was cancelled.", null, pending.CancellationToken));
-        }, pending))
-        {
-            return await pending.Task.ConfigureAwait(false);
-        }
+        return pending.Task;
     }
 
     /// <summary>Where answers resume the caller (see <see cref="ConnMsgClientOptions.RunContinuationsAsynchronously"/>).</summary>

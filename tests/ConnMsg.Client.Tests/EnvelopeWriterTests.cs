@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using ConnMsg.Client.Internal;
 
@@ -32,6 +34,44 @@ public sealed class EnvelopeWriterTests
     public void RequestWithoutDataOmitsData()
     {
         Assert.Equal("""{"type":"req","id":1,"op":"time"}""", Text(EnvelopeWriter.WriteRequest<object?>(1, "time", null, null)));
+    }
+
+    [Theory]
+    [InlineData("echo")]
+    [InlineData("$subscribe")]
+    [InlineData("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/")]
+    public void RequestIsTheBytesAJsonWriterWrites(string op)
+    {
+        foreach (long id in new[] { 0L, 9L, 10L, 1234567890123L, (1L << 53) - 1, long.MaxValue })
+        {
+            var expected = new ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(expected, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "req");
+                w.WriteNumber("id", id);
+                w.WriteString("op", op);
+                w.WriteString("data", "x\"é");
+                w.WriteEndObject();
+            }
+
+            Assert.Equal(Encoding.UTF8.GetString(expected.WrittenSpan), Text(EnvelopeWriter.WriteRequest(id, op, "x\"é", static (w, s) => w.WriteStringValue(s))));
+        }
+    }
+
+    [Fact]
+    public void RequestOpThatNeedsEscapingIsEscaped()
+    {
+        // NameGuard refuses such an op before it gets here; the encoder still never writes broken JSON.
+        Assert.Equal("""{"type":"req","id":1,"op":"a\"b"}""", Text(EnvelopeWriter.WriteRequest<object?>(1, "a\"b", null, null)));
+    }
+
+    [Fact]
+    public void RequestDataWriterThatWritesNoValueIsRefused()
+    {
+        Assert.Throws<InvalidOperationException>(() => EnvelopeWriter.WriteRequest(1, "echo", 0, static (w, s) => { }));
+
+        Assert.Equal("""{"type":"req","id":2,"op":"echo","data":5}""", Text(EnvelopeWriter.WriteRequest(2, "echo", 5, static (w, s) => w.WriteNumberValue(s))));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using System.Text.Json;
 using ConnMsg.Client.Tests.Infrastructure;
 using static ConnMsg.Client.Tests.Infrastructure.TestClients;
@@ -250,6 +251,38 @@ public sealed class RequestTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled).Within();
         await logger.WaitForAsync(6).Within(); // AnswerDiscarded: the orphan answer arrived and was dropped
         Assert.Equal(600, (await other.Within())!.Slept);
+    }
+
+    [Fact]
+    public async Task CancelledRequestEndsCanceledWithTheClientsOwnException()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+
+        using var cts = new CancellationTokenSource();
+        var cancelled = client.RequestAsync("sleep", new SleepRequest(300), TestJsonContext.Default.SleepRequest, TestJsonContext.Default.SleepResult, cts.Token);
+        await client.RequestAsync("echo", Json("0")).Within();
+        cts.Cancel();
+
+        // As an async method would end it: Canceled (not Faulted), rethrowing the client's exception, not a TaskCanceledException.
+        var error = await Assert.ThrowsAsync<OperationCanceledException>(() => cancelled).Within();
+        Assert.True(cancelled.IsCanceled);
+        Assert.Equal("The request was cancelled.", error.Message);
+        Assert.Equal(cts.Token, error.CancellationToken);
+    }
+
+    [Fact]
+    public async Task AnsweredRequestIsUnaffectedByALaterCancelOfItsToken()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        await using var client = await ConnectAsync(gateway);
+
+        using var cts = new CancellationTokenSource();
+        var answered = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => client.RequestAsync("echo", Json(i.ToString()), cts.Token))).Within();
+        cts.Cancel();
+
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i.ToString()), answered.Select(a => Encoding.UTF8.GetString(a.Span)));
+        Assert.Equal("1", Encoding.UTF8.GetString((await client.RequestAsync("echo", Json("1")).Within()).Span));
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace ConnMsg.Client.Internal;
 /// A connection is never reused: reconnecting creates a new one with the next <see cref="Generation"/>.
 /// </summary>
 /// <remarks>Thread-safe: any thread may register requests and enqueue messages.</remarks>
-internal sealed class Connection : ITransportSink
+internal sealed partial class Connection : ITransportSink
 {
     private readonly Transport _transport;
     private readonly IConnectionOwner _owner;
@@ -18,7 +18,6 @@ internal sealed class Connection : ITransportSink
     private ReleaseBatch? _releaseBatch;
     private readonly CancellationTokenSource _aborted = new();
     private readonly TaskCompletionSource<ConnMsgSession> _session = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly SemaphoreSlim _slots;
     private int _slotLimit;
     private int _closed;
     private int _maxMessageSize;
@@ -30,7 +29,7 @@ internal sealed class Connection : ITransportSink
     {
         _sweepPeriod = sweepPeriod;
         _slotLimit = defaultMaxInFlight;
-        _slots = new SemaphoreSlim(defaultMaxInFlight);
+        _freeSlots = defaultMaxInFlight;
         _transport = transport;
         Generation = generation;
         _owner = owner;
@@ -82,35 +81,11 @@ internal sealed class Connection : ITransportSink
         Session = session;
         MaxMessageSize = session.MaxMessage;
         int change = session.MaxInFlight - Interlocked.Exchange(ref _slotLimit, session.MaxInFlight);
-        if (change > 0)
-        {
-            _slots.Release(change);
-        }
-        else
-        {
-            // Fewer slots: absorb the surplus as requests in flight finish.
-            for (int i = change; i < 0; i++)
-            {
-                _ = _slots.WaitAsync();
-            }
-        }
 
+        // Fewer slots: the count goes below zero and absorbs the surplus as requests in flight finish.
+        ReleaseSlots(change);
         _session.TrySetResult(session);
     }
-
-    /// <summary>
-    /// Waits for one of the server's <c>maxInFlight</c> slots, so a burst waits here instead of being rejected
-    /// <c>overloaded</c>. The slot belongs to the request's entry in the pending table and is given back when the
-    /// entry leaves it (answer, or connection lost); a cancelled request keeps its entry until its late answer,
-    /// because the server still counts it.
-    /// </summary>
-    public Task WaitForSlotAsync(CancellationToken cancellationToken) => _slots.WaitAsync(cancellationToken);
-
-    /// <summary>Slots free right now (tests check that a request gives its slot back).</summary>
-    public int FreeSlots => _slots.CurrentCount;
-
-    /// <summary>Takes a slot if one is free right now, without waiting.</summary>
-    public bool TryTakeSlot() => _slots.Wait(0);
 
     /// <summary>
     /// Adds a request, holding a slot from <see cref="WaitForSlotAsync"/>, to the pending table. False when the
@@ -134,25 +109,27 @@ internal sealed class Connection : ITransportSink
             }
         }
 
-        _slots.Release();
+        ReleaseSlots(1);
         return false;
     }
 
     /// <summary>Removes a request from the pending table, giving its slot back. Whoever removes it completes it.</summary>
     public bool TryTakePending(long id, out PendingRequest? request)
     {
-        bool removed;
+        SlotWaiter? granted = null;
         lock (_pendingLock)
         {
-            removed = _pending.Remove(id, out request);
+            if (!_pending.Remove(id, out request))
+            {
+                return false;
+            }
+
+            _freeSlots++;
+            granted = TryGrantLocked();
         }
 
-        if (removed)
-        {
-            _slots.Release();
-        }
-
-        return removed;
+        granted?.Grant();
+        return true;
     }
 
     /// <summary>Queues a message if there is room now (see <see cref="Transport.TrySend"/>); only <see cref="SendOutcome.Queued"/> takes ownership.</summary>
@@ -201,9 +178,9 @@ internal sealed class Connection : ITransportSink
             _pending.Clear();
         }
 
+        ReleaseSlots(orphans.Length);
         foreach (var request in orphans)
         {
-            _slots.Release();
             request.OnSettled(false);
             request.Fail(failure);
         }

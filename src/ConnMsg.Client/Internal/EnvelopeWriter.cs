@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -27,23 +30,77 @@ internal static class EnvelopeWriter
     private static readonly JsonEncodedText s_cfm = JsonEncodedText.Encode("cfm");
     private static readonly JsonEncodedText s_rej = JsonEncodedText.Encode("rej");
 
+    /// <summary>The characters of op names (PROTOCOL §3, with the reserved leading <c>$</c>): none needs escaping in JSON.</summary>
+    private static readonly SearchValues<char> s_plainNameChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-:/$");
+
+    /// <summary>A long has at most 19 digits and a sign.</summary>
+    private const int MaxIdDigits = 20;
+
     [ThreadStatic] private static PooledBufferWriter? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
     [ThreadStatic] private static bool t_inUse;
 
     public static OutboundMessage WriteRequest<TState>(long id, string op, TState state, DataWriter<TState>? data)
     {
-        return Write((id, op, state, data), static (w, s) =>
+        if (op.AsSpan().ContainsAnyExcept(s_plainNameChars))
         {
-            w.WriteString(s_type, s_req);
-            w.WriteNumber(s_id, s.id);
-            w.WriteString(s_op, s.op);
-            if (s.data is not null)
+            // Not a name NameGuard lets through; the writer escapes whatever it holds.
+            return Write((id, op, state, data), static (w, s) =>
             {
-                w.WritePropertyName(s_data);
-                s.data(w, s.state);
+                w.WriteString(s_type, s_req);
+                w.WriteNumber(s_id, s.id);
+                w.WriteString(s_op, s.op);
+                if (s.data is not null)
+                {
+                    w.WritePropertyName(s_data);
+                    s.data(w, s.state);
+                }
+            });
+        }
+
+        var buffer = Rent(out var w, out bool pooled);
+        try
+        {
+            // Every request has this shape, so all but its data is written as raw bytes: the names are constants, the
+            // id is a number and the op's characters need no escaping. The writer only writes the data, as a root value.
+            var span = buffer.GetSpan(RequestStart.Length + MaxIdDigits + OpMember.Length + op.Length + DataMember.Length);
+            RequestStart.CopyTo(span);
+            int length = RequestStart.Length;
+            Utf8Formatter.TryFormat(id, span[length..], out int digits);
+            length += digits;
+            OpMember.CopyTo(span[length..]);
+            length += OpMember.Length;
+            length += Encoding.ASCII.GetBytes(op, span[length..]);
+            if (data is null)
+            {
+                span[length++] = (byte)'"';
+                span[length++] = (byte)'}';
+                buffer.Advance(length);
+                return buffer.Detach();
             }
-        });
+
+            DataMember.CopyTo(span[length..]);
+            buffer.Advance(length + DataMember.Length);
+            data(w, state);
+            w.Flush();
+            if (w.BytesCommitted == 0 || w.CurrentDepth != 0)
+            {
+                throw new InvalidOperationException("The request's data writer did not write one complete JSON value.");
+            }
+
+            buffer.GetSpan(1)[0] = (byte)'}';
+            buffer.Advance(1);
+            return buffer.Detach();
+        }
+        catch
+        {
+            buffer.Clear();
+            throw;
+        }
+        finally
+        {
+            Release(pooled);
+        }
     }
 
     /// <summary>Answers a peer request; <paramref name="rawId"/> is echoed as the same JSON token (PROTOCOL §3).</summary>
@@ -115,6 +172,13 @@ internal static class EnvelopeWriter
             Release(pooled);
         }
     }
+
+    private static ReadOnlySpan<byte> RequestStart => "{\"type\":\"req\",\"id\":"u8;
+
+    private static ReadOnlySpan<byte> OpMember => ",\"op\":\""u8;
+
+    /// <summary>Closes the op's string and opens data.</summary>
+    private static ReadOnlySpan<byte> DataMember => "\",\"data\":"u8;
 
     private static OutboundMessage Write<TState>(TState state, DataWriter<TState> members)
     {
