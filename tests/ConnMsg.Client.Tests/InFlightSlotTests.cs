@@ -44,6 +44,35 @@ public sealed class InFlightSlotTests
     }
 
     [Fact]
+    public async Task WaitersWhoseTokensFiredDoNotPileUpWhileNoSlotComesFree()
+    {
+        // A server that stopped answering, and callers that keep giving up: each gives up while waiting for a slot.
+        await using var peer = await Peer.StartAsync(maxInFlight: 1);
+        await using var client = await ConnMsgClient.ConnectAsync(peer.Uri, Options());
+        var held = client.RequestAsync("op", Json("1"));
+        long heldId = (await peer.ReceiveAsync()).Id;
+        for (int i = 0; i < 1000; i++)
+        {
+            using var cts = new CancellationTokenSource();
+            var givenUp = client.RequestAsync("op", Json("0"), cts.Token);
+            await cts.CancelAsync();
+            await Assert.ThrowsAsync<OperationCanceledException>(() => givenUp).Within();
+        }
+
+        Assert.InRange(client.CurrentConnection!.QueuedSlotWaiters, 0, 130);
+
+        // The one that still waits gets the slot when it comes free.
+        var waiting = client.RequestAsync("op", Json("2"));
+        peer.Answer(heldId);
+        Assert.Equal("1", Text(await held.Within()));
+        var sent = await peer.ReceiveAsync();
+        Assert.Equal("2", sent.Data);
+        peer.Answer(sent.Id);
+        Assert.Equal("2", Text(await waiting.Within()));
+        Assert.False(peer.HasReceived, "a cancelled waiter's request was sent");
+    }
+
+    [Fact]
     public async Task ALoweredMaxInFlightAbsorbsAnswersUntilTheRequestsInFlightFitIt()
     {
         await using var peer = await Peer.StartAsync(maxInFlight: 3);

@@ -11,6 +11,9 @@ internal sealed partial class Connection
     private int _freeSlots;
     private readonly Queue<SlotWaiter> _slotWaiters = new();
 
+    /// <summary>Waiters in <see cref="_slotWaiters"/> whose token fired (about: a grant may skip one before it is counted).</summary>
+    private int _cancelledWaiters;
+
     /// <summary>
     /// Waits for one of the server's <c>maxInFlight</c> slots, so a burst waits here instead of being rejected
     /// <c>overloaded</c>. The slot belongs to the request's entry in the pending table and is given back when the
@@ -33,12 +36,52 @@ internal sealed partial class Connection
                 return Task.CompletedTask;
             }
 
-            waiter = new SlotWaiter();
+            waiter = new SlotWaiter(this);
             _slotWaiters.Enqueue(waiter);
         }
 
         waiter.CancelOn(cancellationToken);
         return waiter.Task;
+    }
+
+    /// <summary>
+    /// A waiter's token fired before it was granted. It stays queued until a grant skips it, so when the server stops
+    /// answering while callers keep timing out, the queue would grow by one per attempt: once most of it is cancelled
+    /// waiters, they are swept out, which keeps the queue within about twice the waiters still waiting.
+    /// </summary>
+    internal void OnSlotWaiterCancelled()
+    {
+        lock (_pendingLock)
+        {
+            _cancelledWaiters++;
+            if (_cancelledWaiters <= 64 || _cancelledWaiters * 2 <= _slotWaiters.Count)
+            {
+                return;
+            }
+
+            for (int i = _slotWaiters.Count; i > 0; i--)
+            {
+                SlotWaiter waiter = _slotWaiters.Dequeue();
+                if (waiter.IsWaiting)
+                {
+                    _slotWaiters.Enqueue(waiter);
+                }
+            }
+
+            _cancelledWaiters = 0;
+        }
+    }
+
+    /// <summary>Waiters queued for a slot, cancelled ones not yet swept out included (for tests).</summary>
+    internal int QueuedSlotWaiters
+    {
+        get
+        {
+            lock (_pendingLock)
+            {
+                return _slotWaiters.Count;
+            }
+        }
     }
 
     /// <summary>Slots free right now (tests check that a request gives its slot back).</summary>
@@ -109,6 +152,8 @@ internal sealed partial class Connection
                 _freeSlots--;
                 return waiter;
             }
+
+            _cancelledWaiters = Math.Max(0, _cancelledWaiters - 1);
         }
 
         return null;

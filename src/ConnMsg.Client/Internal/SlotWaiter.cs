@@ -20,10 +20,16 @@ internal sealed class SlotWaiter : TaskCompletionSource
     private CancellationTokenRegistration _registration;
     private int _registrationState;
 
-    public SlotWaiter()
+    private readonly Connection _connection;
+
+    public SlotWaiter(Connection connection)
         : base(TaskCreationOptions.RunContinuationsAsynchronously)
     {
+        _connection = connection;
     }
+
+    /// <summary>Neither granted nor cancelled yet.</summary>
+    public bool IsWaiting => Volatile.Read(ref _state) == Waiting;
 
     /// <summary>Takes the slot for this waiter unless its token fired first; the caller then calls <see cref="Grant"/>.</summary>
     public bool TryClaim() => Interlocked.CompareExchange(ref _state, Granted, Waiting) == Waiting;
@@ -53,6 +59,7 @@ internal sealed class SlotWaiter : TaskCompletionSource
             if (Interlocked.CompareExchange(ref waiter._state, Cancelled, Waiting) == Waiting)
             {
                 waiter.TrySetCanceled(token);
+                waiter._connection.OnSlotWaiterCancelled();
             }
         }, this);
 
