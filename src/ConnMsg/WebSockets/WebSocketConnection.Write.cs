@@ -16,8 +16,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
     private int _slowConsumer;
     private bool _closeWritten;       // the drainer wrote a close frame: what follows is dropped
 
-    private const long MaxUnflushedBytes = 64 * 1024;
-
     private bool _closeSent => Volatile.Read(ref _closeState) != 0;
 
 #if DEBUG
@@ -125,11 +123,24 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 {
                     try
                     {
-                        int next = 0;
-                        while (next < count)
+                        for (int i = 0; i < count; i++)
                         {
-                            next = CopyToOutput(batch, next, count, ref frames, ref bytes, ref unflushed);
-                            if (unflushed >= MaxUnflushedBytes)
+                            OutboundFrame frame = batch[i]!;
+                            int length = frame.Length;
+                            if (!_closeWritten)
+                            {
+                                frame.Span.CopyTo(_output.GetSpan(length));
+                                _output.Advance(length);
+                                _closeWritten = frame.IsClose;
+                                frames++;
+                                bytes += length;
+                                unflushed += length;
+                            }
+
+                            // The slot is cleared only now: a write that throws leaves the frame to ReleaseUnwritten.
+                            frame.Release();
+                            batch[i] = null;
+                            if (unflushed >= 64 * 1024)
                             {
                                 // Bound what sits in the pipe unflushed; the flush also applies the transport's backpressure.
                                 unflushed = 0;
@@ -172,62 +183,6 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
             Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
             throw;
         }
-    }
-
-    /// <summary>
-    /// Copies <paramref name="batch"/>[<paramref name="from"/>..) into the output until the batch ends or
-    /// <paramref name="unflushed"/> reaches <see cref="MaxUnflushedBytes"/>; returns the index of the first frame left.
-    /// </summary>
-    /// <remarks>
-    /// Frames are packed into each span the output hands out and advanced once per span, not once per frame: a fan-out
-    /// drain writes dozens of ~100-byte frames per 4 KiB block, and the pipe's GetSpan/Advance pair cost more than the copy.
-    /// A slot is cleared only after its frame is copied, so a GetSpan that throws leaves the rest to ReleaseUnwritten
-    /// (what was packed before it is lost with the output that threw).
-    /// </remarks>
-    private int CopyToOutput(OutboundFrame?[] batch, int from, int count, ref int frames, ref long bytes, ref long unflushed)
-    {
-        Span<byte> span = default;
-        int used = 0;
-        int i = from;
-        while (i < count)
-        {
-            OutboundFrame frame = batch[i]!;
-            if (!_closeWritten)
-            {
-                ReadOnlySpan<byte> source = frame.Span;
-                if (source.Length > span.Length - used)
-                {
-                    if (used > 0)
-                    {
-                        _output.Advance(used);
-                        used = 0;
-                    }
-
-                    span = _output.GetSpan(source.Length);
-                }
-
-                source.CopyTo(span[used..]);
-                used += source.Length;
-                _closeWritten = frame.IsClose;
-                frames++;
-                bytes += source.Length;
-                unflushed += source.Length;
-            }
-
-            frame.Release();
-            batch[i++] = null;
-            if (unflushed >= MaxUnflushedBytes)
-            {
-                break;
-            }
-        }
-
-        if (used > 0)
-        {
-            _output.Advance(used);
-        }
-
-        return i;
     }
 
     /// <summary>
