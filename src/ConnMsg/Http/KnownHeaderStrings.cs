@@ -24,20 +24,16 @@ internal static class KnownHeaderStrings
     ];
 
     /// <summary>The shared string equal to <paramref name="bytes"/> (Latin-1), or a new one.</summary>
-    public static string Get(ReadOnlySpan<byte> bytes) => Get(bytes, out _);
-
-    private static string Get(ReadOnlySpan<byte> bytes, out bool known)
+    public static string Get(ReadOnlySpan<byte> bytes)
     {
         foreach (string candidate in s_known)
         {
             if (candidate.Length == bytes.Length && Ascii.Equals(bytes, candidate))
             {
-                known = true;
                 return candidate;
             }
         }
 
-        known = false;
         return Encoding.Latin1.GetString(bytes);
     }
 
@@ -58,26 +54,17 @@ internal static class KnownHeaderStrings
         bytes.Contains((byte)'?') ? Encoding.ASCII.GetString(bytes) : Recent(ref s_lastTarget, bytes);
 
     /// <summary>
-    /// A header's value: a known one, or for Host, Origin and User-Agent the previous request's string when it is the
-    /// same value (a gateway's clients mostly send one of each, and no list of known values can hold a deployment's
-    /// host name). Other headers, credentials among them, are never remembered beyond their own request.
+    /// A header's value: for Host, Origin and User-Agent the previous request's string when it is the same value (a
+    /// gateway's clients mostly send one of each, and no list of known values can hold a deployment's host name),
+    /// otherwise a known one. Other headers, credentials among them, are never remembered beyond their own request.
     /// </summary>
-    public static string Value(string name, ReadOnlySpan<byte> bytes)
+    public static string Value(string name, ReadOnlySpan<byte> bytes) => name.Length switch
     {
-        string value = Get(bytes, out bool known);
-        if (known)
-        {
-            return value;
-        }
-
-        return name.Length switch
-        {
-            4 when string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase) => Remember(ref s_lastHost, bytes, value),
-            6 when string.Equals(name, "Origin", StringComparison.OrdinalIgnoreCase) => Remember(ref s_lastOrigin, bytes, value),
-            10 when string.Equals(name, "User-Agent", StringComparison.OrdinalIgnoreCase) => Remember(ref s_lastUserAgent, bytes, value),
-            _ => value,
-        };
-    }
+        4 when string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase) => Recent(ref s_lastHost, bytes),
+        6 when string.Equals(name, "Origin", StringComparison.OrdinalIgnoreCase) => Recent(ref s_lastOrigin, bytes),
+        10 when string.Equals(name, "User-Agent", StringComparison.OrdinalIgnoreCase) => Recent(ref s_lastUserAgent, bytes),
+        _ => Get(bytes),
+    };
 
     private static string Recent(ref string? slot, ReadOnlySpan<byte> bytes)
     {
@@ -90,18 +77,5 @@ internal static class KnownHeaderStrings
         string fresh = Encoding.Latin1.GetString(bytes);
         Volatile.Write(ref slot, fresh);
         return fresh;
-    }
-
-    // The value was decoded already (Get found no known string): this only decides between it and the remembered one.
-    private static string Remember(ref string? slot, ReadOnlySpan<byte> bytes, string decoded)
-    {
-        string? last = Volatile.Read(ref slot);
-        if (last is not null && last.Length == bytes.Length && Ascii.Equals(bytes, last))
-        {
-            return last;
-        }
-
-        Volatile.Write(ref slot, decoded);
-        return decoded;
     }
 }
