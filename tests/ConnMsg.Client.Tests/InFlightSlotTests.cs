@@ -93,7 +93,9 @@ public sealed class InFlightSlotTests
 
         peer.Answer(ids[1]);
         await requests[1].Within();
-        await Task.Delay(200);
+        // A slot is handed to a waiter under the table's lock, before the answered request completes: the waiter
+        // still queued shows none was handed out, with no wait for a send that should not come.
+        Assert.Equal(1, client.CurrentConnection!.QueuedSlotWaiters);
         Assert.False(peer.HasReceived, "a request was sent while 2 were in flight under a limit of 1");
 
         peer.Answer(ids[2]);
