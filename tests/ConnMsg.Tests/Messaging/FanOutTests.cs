@@ -184,4 +184,90 @@ public sealed class FanOutTests
 
         await subscriber.AssertNothingElseArrivesAsync();
     }
+
+    [Fact]
+    public async Task PublishesReadInOneBatchReachExactlyTheConnectionsSubscribedWhenEachWasPublished()
+    {
+        // One read carries: publish 1, the publisher subscribes, publish 2, it unsubscribes, publish 3. The steady
+        // subscriber gets all three in order; the publisher gets only the one published while it was subscribed.
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient steady = await WsClient.ConnectAsync(server.WebSocketUri);
+        await steady.SubscribeAsync("batch");
+        using RawWsClient publisher = await RawWsClient.ConnectAsync(server.WebSocketUri);
+
+        await publisher.SendTextsAsync(
+            PublishRequest(1, "batch", "1"),
+            """{"type":"req","id":2,"op":"$subscribe","data":{"topic":"batch"}}""",
+            PublishRequest(3, "batch", "2"),
+            """{"type":"req","id":4,"op":"$unsubscribe","data":{"topic":"batch"}}""",
+            PublishRequest(5, "batch", "3"));
+        List<JsonElement> toPublisher = await ReadUntilCfmAsync(publisher, "5");
+        // Whatever the batch still held for the publisher was queued before the answer to a later read.
+        await publisher.SendTextAsync("""{"type":"req","id":6,"op":"$ping"}""");
+        toPublisher.AddRange(await ReadUntilCfmAsync(publisher, "6"));
+
+        Assert.Equal(["1", "2", "3", "4", "5", "6"], toPublisher.Where(m => m.Type() == "cfm").Select(m => m.Raw("id")));
+        Assert.Equal(["2"], toPublisher.Where(m => m.Type() == "ind" && m.GetProperty("topic").GetString() == "batch").Select(m => m.Raw("data")));
+        Assert.Equal(["1", "2", "3"], (await steady.ReceiveIndsAsync(3)).Select(i => i.Raw("data")));
+        await steady.AssertNothingElseArrivesAsync();
+    }
+
+    [Fact]
+    public async Task ManyPublishesInOneReadArriveWholeInOrderAndAreCountedOncePerSubscriber()
+    {
+        // Twelve Inds of ~10 KB from one read: each subscriber's drain crosses its 64 KiB partial-flush bound on the way.
+        const int publishes = 12;
+        string pad = new('x', 10_000);
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient first = await WsClient.ConnectAsync(server.WebSocketUri);
+        await using WsClient second = await WsClient.ConnectAsync(server.WebSocketUri);
+        await first.SubscribeAsync("many");
+        await second.SubscribeAsync("many");
+        using RawWsClient publisher = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 64 * 1024);
+        long deliveredBefore = await CounterAsync(server, "connmsg_inds_delivered_total");
+
+        await publisher.SendTextsAsync(Enumerable.Range(0, publishes)
+            .Select(n => PublishRequest(n, "many", $$"""{"n":{{n}},"pad":"{{pad}}"}""")).ToArray());
+        List<JsonElement> cfms = (await ReadUntilCfmAsync(publisher, (publishes - 1).ToString())).Where(m => m.Type() == "cfm").ToList();
+
+        Assert.Equal(Enumerable.Range(0, publishes).Select(n => n.ToString()), cfms.Select(c => c.Raw("id")));
+        Assert.All(cfms, c => Assert.Equal(2, c.GetProperty("data").GetProperty("subscribers").GetInt32()));
+        foreach (WsClient subscriber in new[] { first, second })
+        {
+            List<JsonElement> inds = await subscriber.ReceiveIndsAsync(publishes);
+            Assert.Equal(Enumerable.Range(0, publishes), inds.Select(i => i.GetProperty("data").GetProperty("n").GetInt32()));
+            Assert.All(inds, i => Assert.Equal(pad, i.GetProperty("data").GetProperty("pad").GetString()));
+            await subscriber.AssertNothingElseArrivesAsync();
+        }
+
+        Assert.Equal(2 * publishes, await CounterAsync(server, "connmsg_inds_delivered_total") - deliveredBefore);
+    }
+
+    private static string PublishRequest(int id, string topic, string dataJson) =>
+        $$$"""{"type":"req","id":{{{id}}},"op":"publish","data":{"topic":"{{{topic}}}","data":{{{dataJson}}}}}""";
+
+    /// <summary>Every message up to and including the <c>cfm</c> with <paramref name="rawId"/>.</summary>
+    private static async Task<List<JsonElement>> ReadUntilCfmAsync(RawWsClient client, string rawId)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var messages = new List<JsonElement>();
+        while (true)
+        {
+            (int opcode, byte[] payload) = await client.ReadFrameAsync(cts.Token);
+            Assert.Equal(1, opcode);
+            JsonElement message = Json.Parse(Encoding.UTF8.GetString(payload));
+            messages.Add(message);
+            if (message.Type() == "cfm" && message.Raw("id") == rawId)
+            {
+                return messages;
+            }
+        }
+    }
+
+    private static async Task<long> CounterAsync(TestServer server, string name)
+    {
+        (_, string metrics) = await HttpGet.GetAsync(server.HttpBase, "metrics");
+        string line = metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return long.Parse(line.AsSpan(name.Length + 1));
+    }
 }

@@ -39,32 +39,39 @@ public sealed class RawWsClient : IDisposable
     }
 
     /// <summary>Sends one masked text frame.</summary>
-    public async Task SendTextAsync(string text)
+    public Task SendTextAsync(string text) => SendTextsAsync(text);
+
+    /// <summary>Sends masked text frames, one per text, in a single write: the server reads them in one batch.</summary>
+    public async Task SendTextsAsync(params string[] texts)
     {
-        byte[] payload = Encoding.UTF8.GetBytes(text);
-        using var frame = new MemoryStream();
-        frame.WriteByte(0x81);
-        if (payload.Length < 126)
+        using var frames = new MemoryStream();
+        Span<byte> len = stackalloc byte[2];
+        foreach (string text in texts)
         {
-            frame.WriteByte((byte)(0x80 | payload.Length));
-        }
-        else
-        {
-            frame.WriteByte(0x80 | 126);
-            Span<byte> len = stackalloc byte[2];
-            BinaryPrimitives.WriteUInt16BigEndian(len, (ushort)payload.Length);
-            frame.Write(len);
+            byte[] payload = Encoding.UTF8.GetBytes(text);
+            frames.WriteByte(0x81);
+            if (payload.Length < 126)
+            {
+                frames.WriteByte((byte)(0x80 | payload.Length));
+            }
+            else
+            {
+                frames.WriteByte(0x80 | 126);
+                BinaryPrimitives.WriteUInt16BigEndian(len, (ushort)payload.Length);
+                frames.Write(len);
+            }
+
+            byte[] mask = RandomNumberGenerator.GetBytes(4);
+            frames.Write(mask);
+            for (int i = 0; i < payload.Length; i++)
+            {
+                payload[i] ^= mask[i % 4];
+            }
+
+            frames.Write(payload);
         }
 
-        byte[] mask = RandomNumberGenerator.GetBytes(4);
-        frame.Write(mask);
-        for (int i = 0; i < payload.Length; i++)
-        {
-            payload[i] ^= mask[i % 4];
-        }
-
-        frame.Write(payload);
-        await _stream.WriteAsync(frame.ToArray());
+        await _stream.WriteAsync(frames.ToArray());
     }
 
     /// <summary>Reads the next whole frame (the server never fragments its small messages): its opcode and payload.</summary>
