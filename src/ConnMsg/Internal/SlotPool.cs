@@ -32,16 +32,17 @@ internal sealed class SlotPool<T> where T : class
         return _create();
     }
 
-    public void Return(T item)
+    /// <summary>Keeps <paramref name="item"/> for a later <see cref="Rent"/>; false when the pool is full and did not take it.</summary>
+    public bool Return(T item)
     {
         // The count is approximate under races, which only moves the bound by a few items.
         if (Interlocked.Increment(ref _count) <= _capacity)
         {
             _items.Enqueue(item);
+            return true;
         }
-        else
-        {
-            Interlocked.Decrement(ref _count);
-        }
+
+        Interlocked.Decrement(ref _count);
+        return false;
     }
 }

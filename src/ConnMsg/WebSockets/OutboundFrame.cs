@@ -13,6 +13,12 @@ internal sealed class OutboundFrame
     private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Shared;
     private static readonly Internal.SlotPool<OutboundFrame> Pool = new(1024, static () => new OutboundFrame());
 
+    /// <summary>
+    /// A pooled frame keeps a buffer up to this size, so the usual small answer or Ind costs no trip to the array pool
+    /// (two thread-local lookups per frame); the frames the pool holds then keep at most 1024 × this between them.
+    /// </summary>
+    private const int KeptBufferBytes = 1024;
+
     private byte[] _buffer = Array.Empty<byte>();
     private int _offset;
     private int _length;
@@ -34,7 +40,17 @@ internal sealed class OutboundFrame
     public static OutboundFrame Rent(int payloadCapacity)
     {
         OutboundFrame frame = Pool.Rent();
-        frame._buffer = Buffers.Rent(payloadCapacity + FrameWriter.MaxHeaderLength);
+        int needed = payloadCapacity + FrameWriter.MaxHeaderLength;
+        if (frame._buffer.Length < needed)
+        {
+            if (frame._buffer.Length != 0)
+            {
+                Buffers.Return(frame._buffer);
+            }
+
+            frame._buffer = Buffers.Rent(needed);
+        }
+
         frame._offset = 0;
         frame._length = 0;
         frame._refCount = 1;
@@ -95,10 +111,18 @@ internal sealed class OutboundFrame
         int left = Interlocked.Decrement(ref _refCount);
         if (left == 0)
         {
-            byte[] buffer = _buffer;
-            _buffer = Array.Empty<byte>();
-            Buffers.Return(buffer);
-            Pool.Return(this);
+            if (_buffer.Length > KeptBufferBytes)
+            {
+                Buffers.Return(_buffer);
+                _buffer = Array.Empty<byte>();
+            }
+
+            if (!Pool.Return(this) && _buffer.Length != 0)
+            {
+                // The pool is full and drops this frame: its buffer goes back rather than to the collector.
+                Buffers.Return(_buffer);
+                _buffer = Array.Empty<byte>();
+            }
         }
         else if (left < 0)
         {
