@@ -35,17 +35,7 @@ internal static class MessageWriter
         int n = CfmPrefix.Length;
         rawId.CopyTo(dst[n..]);
         n += rawId.Length;
-        if (!data.IsEmpty)
-        {
-            DataMember.CopyTo(dst[n..]);
-            n += DataMember.Length;
-            data.CopyTo(dst[n..]);
-            n += data.Length;
-        }
-
-        dst[n++] = (byte)'}';
-        frame.Seal(WebSocketOpcode.Text, n);
-        return frame;
+        return SealPlain(frame, n, data);
     }
 
     /// <summary>A Cfm whose data a callback writes with a JSON writer.</summary>
@@ -151,6 +141,13 @@ internal static class MessageWriter
             n += digits;
         }
 
+        return SealPlain(frame, n, data);
+    }
+
+    /// <summary>Ends a message written as plain bytes up to <paramref name="n"/>: its <c>data</c> member if any, the closing brace, the frame header.</summary>
+    private static OutboundFrame SealPlain(OutboundFrame frame, int n, ReadOnlySpan<byte> data)
+    {
+        Span<byte> dst = frame.PayloadSpan;
         if (!data.IsEmpty)
         {
             DataMember.CopyTo(dst[n..]);
