@@ -7,8 +7,8 @@ namespace ConnMsg.Messaging;
 
 /// <summary>
 /// Encodes Cfm, Rej, Ind and Req messages (PROTOCOL.md §3, <c>type</c> first) as complete server frames in pooled
-/// buffers. The common Cfm and Ind are written as plain bytes around the raw id, topic and data; the rest through a reused
-/// <see cref="Utf8JsonWriter"/>, which escapes strings correctly.
+/// buffers. Cfm, Ind and Rej are written as plain bytes around the raw id and data when none of their strings needs
+/// escaping (the usual case); the rest through a reused <see cref="Utf8JsonWriter"/>, which escapes strings correctly.
 /// </summary>
 /// <remarks>Thread-safe: each thread reuses its own writer.</remarks>
 internal static class MessageWriter
@@ -20,6 +20,17 @@ internal static class MessageWriter
     private static ReadOnlySpan<byte> DataMember => ",\"data\":"u8;
     private static ReadOnlySpan<byte> IndPrefix => "{\"type\":\"ind\",\"topic\":\""u8;
     private static ReadOnlySpan<byte> SeqMember => ",\"seq\":"u8;
+
+    private static ReadOnlySpan<byte> RejPrefix => "{\"type\":\"rej\",\"id\":"u8;
+    private static ReadOnlySpan<byte> CodeMember => ",\"code\":\""u8;
+    private static ReadOnlySpan<byte> ReasonMember => ",\"reason\":\""u8;
+
+    /// <summary>
+    /// Printable ASCII that a JSON string holds as it is and <see cref="Utf8JsonWriter"/>'s default encoder does not
+    /// escape (it escapes <c>" \ &amp; ' + &lt; &gt;</c> and the backtick).
+    /// </summary>
+    private static readonly SearchValues<char> PlainTextChars =
+        SearchValues.Create(" !#$%()*,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{|}~");
 
     /// <summary>Topic characters that JSON and <see cref="Utf8JsonWriter"/>'s default escaping leave as they are: the name rule's set and the reserved <c>$</c>.</summary>
     private static readonly SearchValues<char> PlainTopicChars =
@@ -55,6 +66,11 @@ internal static class MessageWriter
     /// <summary>A Rej frame; <paramref name="rawId"/> empty writes <c>"id":null</c>.</summary>
     public static OutboundFrame Rej(ReadOnlySpan<byte> rawId, string code, string? reason)
     {
+        if (TryWritePlainRej(rawId, code, reason) is OutboundFrame plain)
+        {
+            return plain;
+        }
+
         Utf8JsonWriter w = Begin(rawId.Length + 64 + (reason?.Length ?? 0) * 3, out FramePayloadWriter payload);
         w.WriteStartObject();
         w.WriteString("type"u8, "rej"u8);
@@ -76,6 +92,52 @@ internal static class MessageWriter
 
         w.WriteEndObject();
         return End(w, payload);
+    }
+
+    /// <summary>
+    /// The Rej of <see cref="Rej"/> written as plain bytes when its code and reason are <see cref="PlainTextChars"/>
+    /// (every built-in one is): a server shedding load answers many requests with the same Rej. Null otherwise.
+    /// </summary>
+    private static OutboundFrame? TryWritePlainRej(ReadOnlySpan<byte> rawId, string code, string? reason)
+    {
+        if (code.AsSpan().ContainsAnyExcept(PlainTextChars) || (reason is not null && reason.AsSpan().ContainsAnyExcept(PlainTextChars)))
+        {
+            return null;
+        }
+
+        int length = RejPrefix.Length + Math.Max(rawId.Length, 4) + CodeMember.Length + code.Length + 1 +
+                     (reason is null ? 0 : ReasonMember.Length + reason.Length + 1) + 1;
+        OutboundFrame frame = OutboundFrame.Rent(length);
+        Span<byte> dst = frame.PayloadSpan;
+        RejPrefix.CopyTo(dst);
+        int n = RejPrefix.Length;
+        ReadOnlySpan<byte> id = rawId.IsEmpty ? "null"u8 : rawId;
+        id.CopyTo(dst[n..]);
+        n += id.Length;
+        CodeMember.CopyTo(dst[n..]);
+        n += CodeMember.Length;
+        n += Ascii(code, dst[n..]);
+        dst[n++] = (byte)'"';
+        if (reason is not null)
+        {
+            ReasonMember.CopyTo(dst[n..]);
+            n += ReasonMember.Length;
+            n += Ascii(reason, dst[n..]);
+            dst[n++] = (byte)'"';
+        }
+
+        return SealPlain(frame, n, default);
+    }
+
+    /// <summary>Narrows characters already known to be ASCII.</summary>
+    private static int Ascii(ReadOnlySpan<char> text, Span<byte> dst)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            dst[i] = (byte)text[i];
+        }
+
+        return text.Length;
     }
 
     /// <summary>An Ind frame; <paramref name="seq"/> 0 leaves seq out; <paramref name="data"/> raw JSON, or empty for none.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using ConnMsg.Messaging;
@@ -5,7 +6,7 @@ using ConnMsg.WebSockets;
 
 namespace ConnMsg.Tests.Messaging;
 
-/// <summary>PROTOCOL.md §3: the Ind envelope, whichever way the server writes it.</summary>
+/// <summary>PROTOCOL.md §3: the Ind and Rej envelopes, whichever way the server writes them.</summary>
 public sealed class MessageWriterTests
 {
     public static TheoryData<string, long, string> Inds => new()
@@ -46,12 +47,52 @@ public sealed class MessageWriterTests
         Assert.Equal(1, ind.RootElement.GetProperty("data").GetInt32());
     }
 
+    [Theory]
+    [InlineData("7", "unknown_op", "no handler for this op")]
+    [InlineData("\"abc\"", "overloaded", "too many requests in flight on this connection")]
+    [InlineData("", "invalid_argument", " !#$%()*,-./0123456789:;=?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_abcdefghijklmnopqrstuvwxyz{|}~")]
+    [InlineData("12", "shutting_down", null)]
+    [InlineData("3", "forbidden", "a \"quoted\" back\\slash")]
+    [InlineData("4", "custom_code", "caf\u00e9 <b> & 'x' + `y`\n")]
+    public void ARejIsByteForByteWhatTheJsonWriterWrites(string rawId, string code, string? reason)
+    {
+        byte[] frame = Bytes(MessageWriter.Rej(Encoding.UTF8.GetBytes(rawId), code, reason));
+
+        var expected = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(expected))
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "rej");
+            w.WritePropertyName("id");
+            if (rawId.Length == 0)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                w.WriteRawValue(rawId);
+            }
+
+            w.WriteString("code", code);
+            if (reason is not null)
+            {
+                w.WriteString("reason", reason);
+            }
+
+            w.WriteEndObject();
+        }
+
+        Assert.Equal(Encoding.UTF8.GetString(expected.WrittenSpan), Encoding.UTF8.GetString(Payload(frame)));
+    }
+
     private static byte[] Bytes(OutboundFrame frame)
     {
         byte[] bytes = frame.Span.ToArray();
         frame.Release();
         Assert.Equal(0x81, bytes[0]); // FIN + text
-        Assert.True(bytes[1] < 126);
+        Assert.True(bytes[1] <= 126);
         return bytes;
     }
+
+    private static ReadOnlySpan<byte> Payload(byte[] frame) => frame.AsSpan(frame[1] < 126 ? 2 : 4);
 }
