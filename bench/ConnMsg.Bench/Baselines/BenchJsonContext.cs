@@ -8,4 +8,5 @@ namespace ConnMsg.Bench.Baselines;
 [JsonSerializable(typeof(CfmPoco))]
 [JsonSerializable(typeof(RejPoco))]
 [JsonSerializable(typeof(IndPoco))]
+[JsonSerializable(typeof(PriceTick))]
 internal sealed partial class BenchJsonContext : JsonSerializerContext;

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using BenchmarkDotNet.Attributes;
+using ConnMsg.Bench.Baselines;
 using ConnMsg.Bench.Infrastructure;
 using ConnMsg.Messaging;
 
@@ -16,6 +18,8 @@ public class FanoutBenchmarks
     private InMemorySubscribers _subscribers = null!;
     private ReadOnlyMemory<byte> _data;
     private long _frameLength;
+    private readonly PriceTick _tick = new("EURUSD", 1.0842, 1.0844);
+    private long _typedFrameLength;
 
     [Params(1, 100, 10_000)]
     public int Subscribers { get; set; }
@@ -26,7 +30,8 @@ public class FanoutBenchmarks
         _data = Payloads.SmallData;
         _subscribers = new InMemorySubscribers("bench.prices", Subscribers);
         _frameLength = _subscribers.IndLength(_data.Span);
-        if (Publish() != Subscribers)
+        _typedFrameLength = _subscribers.IndLength(JsonSerializer.SerializeToUtf8Bytes(_tick, BenchJsonContext.Default.PriceTick));
+        if (Publish() != Subscribers || PublishTyped() != Subscribers)
         {
             throw new InvalidOperationException("the publish did not reach every subscriber");
         }
@@ -40,6 +45,14 @@ public class FanoutBenchmarks
     {
         int delivered = _subscribers.Publish(_data);
         _subscribers.DrainAll(_frameLength);
+        return delivered;
+    }
+
+    [Benchmark(Description = "IIndPublisher.PublishAsync<T> (source-generated) + delivery to all")]
+    public int PublishTyped()
+    {
+        int delivered = _subscribers.PublishTyped(_tick, BenchJsonContext.Default.PriceTick);
+        _subscribers.DrainAll(_typedFrameLength);
         return delivered;
     }
 }

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Text.Json.Serialization.Metadata;
 using ConnMsg.Messaging;
 using ConnMsg.WebSockets;
 
@@ -52,6 +53,13 @@ internal sealed class InMemorySubscribers : IDisposable
     public int Publish(ReadOnlyMemory<byte> data)
     {
         ValueTask<int> publish = Publisher.PublishAsync(Topic, data);
+        return publish.IsCompletedSuccessfully ? publish.Result : publish.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Publishes <paramref name="value"/> serialised by <paramref name="typeInfo"/>; returns how many subscribers it was queued to.</summary>
+    public int PublishTyped<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        ValueTask<int> publish = Publisher.PublishAsync(Topic, value, typeInfo);
         return publish.IsCompletedSuccessfully ? publish.Result : publish.AsTask().GetAwaiter().GetResult();
     }
 

@@ -223,6 +223,13 @@ internal static class ZeroAllocCheck
             });
         }
 
+        yield return new("Fan-out typed publish (PublishAsync<T>) to 100 subscribers", Iterations / 100, () =>
+        {
+            var b = new FanoutBenchmarks { Subscribers = 100 };
+            b.Setup();
+            return (() => b.PublishTyped(), b.Cleanup);
+        });
+
         yield return new("Fan-out burst: 16 publishes to 64 subscribers in one read batch", Math.Max(10, Iterations / 1024), () =>
         {
             var b = new FanoutBurstBenchmarks { Publishes = 16 };

@@ -13,11 +13,7 @@ internal sealed class IndPublisher : IIndPublisher
     public ValueTask<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!Names.IsValid(topic, Names.MaxTopicBytes, allowReserved: false))
-        {
-            throw new ArgumentException("A topic is 1..256 characters of A-Z a-z 0-9 . _ - : /.", nameof(topic));
-        }
-
+        ValidateTopic(topic);
         if (!data.IsEmpty && !JsonValue.IsSingleValue(data.Span))
         {
             throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
@@ -28,7 +24,31 @@ internal sealed class IndPublisher : IIndPublisher
 
     public ValueTask<int> PublishAsync<T>(string topic, T data, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(data, typeInfo);
-        return PublishAsync(topic, json, cancellationToken);
+        ArgumentNullException.ThrowIfNull(typeInfo);
+        cancellationToken.ThrowIfCancellationRequested();
+        ValidateTopic(topic);
+        JsonScratch? scratch = JsonScratch.TryTake();
+        if (scratch is null)
+        {
+            return new ValueTask<int>(_app.Topics.Publish(topic.AsSpan(), JsonSerializer.SerializeToUtf8Bytes(data, typeInfo), validateData: false));
+        }
+
+        try
+        {
+            // The serialiser writes exactly one JSON value, so it needs no second check.
+            return new ValueTask<int>(_app.Topics.Publish(topic.AsSpan(), scratch.Serialize(data, typeInfo), validateData: false));
+        }
+        finally
+        {
+            scratch.Return();
+        }
+    }
+
+    private static void ValidateTopic(string topic)
+    {
+        if (!Names.IsValid(topic, Names.MaxTopicBytes, allowReserved: false))
+        {
+            throw new ArgumentException("A topic is 1..256 characters of A-Z a-z 0-9 . _ - : /.", nameof(topic));
+        }
     }
 }

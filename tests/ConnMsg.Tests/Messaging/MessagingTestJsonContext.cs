@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
+using ConnMsg.Messaging;
 
 namespace ConnMsg.Tests.Messaging;
 
@@ -8,10 +10,33 @@ public sealed record AddArgs(int A, int B);
 /// <summary>Result of <c>math.add</c>.</summary>
 public sealed record AddResult(int Sum, string? Note = null);
 
+/// <summary>An Ind whose converter publishes another typed Ind while it is being written (see <see cref="PublishingConverter"/>).</summary>
+[JsonConverter(typeof(PublishingConverter))]
+public sealed record Announcement(string Text);
+
+/// <summary>Writes an <see cref="Announcement"/>, publishing <c>{"sum":1,"note":"inner"}</c> on <c>typed.inner</c> halfway through.</summary>
+public sealed class PublishingConverter : JsonConverter<Announcement>
+{
+    /// <summary>Where the inner Ind goes; set by the one test that uses this type.</summary>
+    public static IIndPublisher? Publisher { get; set; }
+
+    public override Announcement Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException();
+
+    public override void Write(Utf8JsonWriter writer, Announcement value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        Publisher!.PublishAsync("typed.inner", new AddResult(1, "inner"), MessagingTestJsonContext.Default.AddResult).AsTask().GetAwaiter().GetResult();
+        writer.WriteString("text", value.Text);
+        writer.WriteEndObject();
+    }
+}
+
 /// <summary>Source-generated JSON metadata for the typed handlers of these tests (no reflection).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
 [JsonSerializable(typeof(AddArgs))]
 [JsonSerializable(typeof(AddResult))]
 [JsonSerializable(typeof(double))]
+[JsonSerializable(typeof(Announcement))]
 public sealed partial class MessagingTestJsonContext : JsonSerializerContext;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
 
@@ -52,6 +53,41 @@ public sealed class SubscriptionTests
         int reached = await HistoryTests.Publisher(server).PublishAsync("typed.results", new AddResult(7, "n"), MessagingTestJsonContext.Default.AddResult);
         Assert.Equal(1, reached);
         Assert.Equal("""{"sum":7,"note":"n"}""", (await subscriber.ReceiveIndsAsync(1))[0].Raw("data"));
+    }
+
+    [Fact]
+    public async Task TypedPublishesOfEverySizeReachSubscribersWhole()
+    {
+        // A value larger than the publisher's kept buffer, then small ones: none carries bytes of another.
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("typed.sizes");
+        IIndPublisher publisher = HistoryTests.Publisher(server);
+        string[] notes = [new string('x', 70_000), "a", new string('y', 300), "b"];
+
+        foreach (string note in notes)
+        {
+            Assert.Equal(1, await publisher.PublishAsync("typed.sizes", new AddResult(note.Length, note), MessagingTestJsonContext.Default.AddResult));
+        }
+
+        List<JsonElement> inds = await subscriber.ReceiveIndsAsync(notes.Length);
+        Assert.Equal(notes.Select(n => $$"""{"sum":{{n.Length}},"note":"{{n}}"}"""), inds.Select(i => i.Raw("data")));
+    }
+
+    [Fact]
+    public async Task ATypedPublishMadeWhileAnotherIsBeingSerialisedReachesItsSubscribersToo()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("typed.inner");
+        await subscriber.SubscribeAsync("typed.outer");
+        PublishingConverter.Publisher = HistoryTests.Publisher(server);
+
+        Assert.Equal(1, await PublishingConverter.Publisher.PublishAsync("typed.outer", new Announcement("outer"), MessagingTestJsonContext.Default.Announcement));
+
+        List<JsonElement> inds = await subscriber.ReceiveIndsAsync(2);
+        Assert.Equal(["typed.inner", "typed.outer"], inds.Select(i => i.Str("topic")));
+        Assert.Equal(["""{"sum":1,"note":"inner"}""", """{"text":"outer"}"""], inds.Select(i => i.Raw("data")));
     }
 
     [Fact]

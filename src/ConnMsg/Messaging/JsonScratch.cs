@@ -1,0 +1,65 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace ConnMsg.Messaging;
+
+/// <summary>
+/// A per-thread buffer and JSON writer that a typed value is serialised into and read back from before the call
+/// returns, so that publishing a typed Ind allocates nothing once the buffer has grown to the usual size.
+/// </summary>
+/// <remarks>
+/// Not thread-safe by design: one per thread, taken with <see cref="TryTake"/> and handed back with <see cref="Return"/>.
+/// A serialiser that publishes from inside a converter finds it taken and serialises to a fresh array instead.
+/// </remarks>
+internal sealed class JsonScratch
+{
+    /// <summary>A buffer grown past this by a large value is dropped once that value is published.</summary>
+    private const int MaxKeptBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static JsonScratch? t_scratch;
+
+    private ArrayBufferWriter<byte> _buffer = new(256);
+    private readonly Utf8JsonWriter _writer;
+    private bool _taken;
+
+    private JsonScratch() => _writer = new Utf8JsonWriter(_buffer);
+
+    /// <summary>This thread's scratch, unless it is in use further up the stack.</summary>
+    public static JsonScratch? TryTake()
+    {
+        JsonScratch scratch = t_scratch ??= new JsonScratch();
+        if (scratch._taken)
+        {
+            return null;
+        }
+
+        scratch._taken = true;
+        return scratch;
+    }
+
+    /// <summary>Serialises <paramref name="value"/>; the bytes stay valid until <see cref="Return"/>.</summary>
+    public ReadOnlySpan<byte> Serialize<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        JsonSerializer.Serialize(_writer, value, typeInfo);
+        _writer.Flush();
+        return _buffer.WrittenSpan;
+    }
+
+    /// <summary>Empties the scratch for the next caller on this thread, also after a serialiser that threw.</summary>
+    public void Return()
+    {
+        if (_buffer.Capacity > MaxKeptBytes)
+        {
+            _buffer = new ArrayBufferWriter<byte>(256);
+        }
+        else
+        {
+            _buffer.ResetWrittenCount();
+        }
+
+        _writer.Reset(_buffer);
+        _taken = false;
+    }
+}
