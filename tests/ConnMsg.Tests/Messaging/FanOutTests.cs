@@ -215,7 +215,7 @@ public sealed class FanOutTests
     [Fact]
     public async Task ManyPublishesInOneReadArriveWholeInOrderAndAreCountedOncePerSubscriber()
     {
-        // Twelve Inds of ~10 KB from one read: each subscriber's drain crosses its 64 KiB partial-flush bound on the way.
+        // Twelve Inds of ~10 KB from one read: 120 KB per subscriber, more than a drain writes before it flushes part-way.
         const int publishes = 12;
         string pad = new('x', 10_000);
         await using TestServer server = await TestServer.StartAsync();
