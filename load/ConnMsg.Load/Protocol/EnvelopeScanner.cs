@@ -67,6 +67,34 @@ public static class EnvelopeScanner
     }
 
     /// <summary>
+    /// The echo fast path: true when <paramref name="json"/> is exactly <c>{"type":"cfm","id":ID,"data":DATA}</c>, the
+    /// compact shape every server here sends, with <paramref name="expectedData"/> as DATA byte for byte. False for
+    /// anything else (other member order, whitespace, another answer), which <see cref="TryScan"/> then reads in full.
+    /// </summary>
+    /// <remarks>
+    /// At 16 requests in flight the driver spent about an eighth of its core in <see cref="Utf8JsonReader"/> (perf),
+    /// and the driver was at a full core: it capped the servers it measured.
+    /// </remarks>
+    public static bool TryScanEchoCfm(ReadOnlySpan<byte> json, ReadOnlySpan<byte> expectedData, out long id)
+    {
+        id = -1;
+        ReadOnlySpan<byte> prefix = "{\"type\":\"cfm\",\"id\":"u8;
+        ReadOnlySpan<byte> dataMember = ",\"data\":"u8;
+        if (!json.StartsWith(prefix) || json.Length < prefix.Length + 1 + dataMember.Length + expectedData.Length + 1
+            || json[^1] != (byte)'}' || !json[^(expectedData.Length + 1)..^1].SequenceEqual(expectedData))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> number = json[prefix.Length..^(expectedData.Length + 1)];
+        // A JSON number here: digits only, no sign, no leading zero unless it is the only digit.
+        return Utf8Parser.TryParse(number, out long value, out int consumed)
+            && consumed > 0 && number[0] is >= (byte)'0' and <= (byte)'9' && (number[0] != (byte)'0' || consumed == 1)
+            && number[consumed..].SequenceEqual(dataMember)
+            && (id = value) >= 0;
+    }
+
+    /// <summary>
     /// The fan-out fast path: reads the probe of an Ind in the compact shape every server here sends,
     /// <c>{"type":"ind",…,"data":{"p":P,"c":C,"t":T}}</c>, without a JSON reader. Returns false for anything else
     /// (other member order, whitespace, padding), which <see cref="TryScan"/> then reads in full.

@@ -21,6 +21,7 @@ public sealed class EchoWorker : IWsMessageHandler
     private readonly LatencyTrack _latency;
     private readonly Action _onError;
     private readonly byte[] _tail;
+    private readonly byte[]? _echoedData;
     private readonly int _maxRequest;
     private readonly int _slots;
     private readonly long[] _sentAt;
@@ -37,6 +38,7 @@ public sealed class EchoWorker : IWsMessageHandler
         _latency = latency;
         _onError = onError;
         _tail = RequestWriter.MakeTail(op, dataToken);
+        _echoedData = op == "echo" ? dataToken.ToArray() : null;
         _maxRequest = RequestWriter.MaxRequestLength(_tail);
         _slots = inFlight;
         _sentAt = new long[inFlight];
@@ -79,33 +81,43 @@ public sealed class EchoWorker : IWsMessageHandler
     /// <inheritdoc />
     public void OnMessage(RawWsConnection connection, ReadOnlySpan<byte> payload, long receivedTimestamp)
     {
-        if (!EnvelopeScanner.TryScan(payload, out Envelope envelope))
+        long id;
+        bool confirmed;
+        if (_echoedData is not null && EnvelopeScanner.TryScanEchoCfm(payload, _echoedData, out id))
+        {
+            confirmed = true;
+        }
+        else if (!EnvelopeScanner.TryScan(payload, out Envelope envelope))
         {
             _onError();
             return;
         }
-
-        if (envelope.Kind is not (EnvelopeKind.Cfm or EnvelopeKind.Rej))
+        else if (envelope.Kind is not (EnvelopeKind.Cfm or EnvelopeKind.Rej))
         {
             return; // the $session Ind
         }
+        else
+        {
+            id = envelope.Id;
+            confirmed = envelope.Kind == EnvelopeKind.Cfm;
+        }
 
-        if (envelope.Id < 0)
+        if (id < 0)
         {
             _onError();
             return;
         }
 
-        int slot = (int)(envelope.Id % _slots);
+        int slot = (int)(id % _slots);
         long sentAt = _sentAt[slot];
-        if (sentAt == 0 || envelope.Id / _slots != _generation[slot] - 1)
+        if (sentAt == 0 || id / _slots != _generation[slot] - 1)
         {
             _onError(); // an answer to nothing we are waiting for
             return;
         }
 
         _sentAt[slot] = 0;
-        if (envelope.Kind == EnvelopeKind.Cfm)
+        if (confirmed)
         {
             _latency.RecordTicks(receivedTimestamp - sentAt);
         }
