@@ -11,6 +11,9 @@ namespace ConnMsg.Messaging;
 /// <remarks>
 /// Not thread-safe by design: one per thread, taken with <see cref="TryTake"/> and handed back with <see cref="Return"/>.
 /// A serialiser that publishes from inside a converter finds it taken and serialises to a fresh array instead.
+/// The writer follows the type info's <see cref="JsonSerializerOptions"/> (encoder, indentation, depth) as
+/// <see cref="JsonSerializer.SerializeToUtf8Bytes{TValue}(TValue, JsonTypeInfo{TValue})"/> does; it is made again only
+/// when a thread publishes with other options than the last time.
 /// </remarks>
 internal sealed class JsonScratch
 {
@@ -21,10 +24,9 @@ internal sealed class JsonScratch
     private static JsonScratch? t_scratch;
 
     private ArrayBufferWriter<byte> _buffer = new(256);
-    private readonly Utf8JsonWriter _writer;
+    private Utf8JsonWriter? _writer;
+    private JsonSerializerOptions? _writerOptions;
     private bool _taken;
-
-    private JsonScratch() => _writer = new Utf8JsonWriter(_buffer);
 
     /// <summary>This thread's scratch, unless it is in use further up the stack.</summary>
     public static JsonScratch? TryTake()
@@ -42,8 +44,9 @@ internal sealed class JsonScratch
     /// <summary>Serialises <paramref name="value"/>; the bytes stay valid until <see cref="Return"/>.</summary>
     public ReadOnlySpan<byte> Serialize<T>(T value, JsonTypeInfo<T> typeInfo)
     {
-        JsonSerializer.Serialize(_writer, value, typeInfo);
-        _writer.Flush();
+        Utf8JsonWriter writer = WriterFor(typeInfo.Options);
+        JsonSerializer.Serialize(writer, value, typeInfo);
+        writer.Flush();
         return _buffer.WrittenSpan;
     }
 
@@ -59,7 +62,27 @@ internal sealed class JsonScratch
             _buffer.ResetWrittenCount();
         }
 
-        _writer.Reset(_buffer);
+        _writer?.Reset(_buffer);
         _taken = false;
+    }
+
+    private Utf8JsonWriter WriterFor(JsonSerializerOptions options)
+    {
+        if (_writer is null || !ReferenceEquals(options, _writerOptions))
+        {
+            _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions
+            {
+                Encoder = options.Encoder,
+                Indented = options.WriteIndented,
+                IndentCharacter = options.IndentCharacter,
+                IndentSize = options.IndentSize,
+                NewLine = options.NewLine,
+                // The serialiser's own default depth when the options leave it at 0.
+                MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
+            });
+            _writerOptions = options;
+        }
+
+        return _writer;
     }
 }

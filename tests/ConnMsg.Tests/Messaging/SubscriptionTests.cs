@@ -75,6 +75,24 @@ public sealed class SubscriptionTests
     }
 
     [Fact]
+    public async Task ATypedPublishIsWrittenWithTheTypeInfosOwnOptions()
+    {
+        // An application that chose relaxed escaping (or indentation) gets the bytes it would get from the serialiser.
+        var options = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, WriteIndented = true };
+        var typeInfo = new MessagingTestJsonContext(options).AddResult;
+        var value = new AddResult(3, "café <b> & 'x'");
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient subscriber = await WsClient.ConnectAsync(server.WebSocketUri);
+        await subscriber.SubscribeAsync("typed.options");
+
+        Assert.Equal(1, await HistoryTests.Publisher(server).PublishAsync("typed.options", value, typeInfo));
+
+        string expected = System.Text.Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+        Assert.Contains("café <b> & 'x'", expected);
+        Assert.Equal(expected, (await subscriber.ReceiveIndsAsync(1))[0].Raw("data"));
+    }
+
+    [Fact]
     public async Task ATypedPublishMadeWhileAnotherIsBeingSerialisedReachesItsSubscribersToo()
     {
         await using TestServer server = await TestServer.StartAsync();
