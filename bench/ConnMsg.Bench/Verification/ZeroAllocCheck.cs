@@ -92,6 +92,12 @@ internal static class ZeroAllocCheck
             b.Setup();
             return (() => b.ParseRequestHead(), null);
         }, Expected: true);
+        yield return new("Handshake: Validate", 10_000, () =>
+        {
+            var b = new HandshakeBenchmarks();
+            b.Setup();
+            return (() => b.Validate(), null);
+        }, Expected: true);
         yield return new("Handshake: ComputeAccept", 10_000, () =>
         {
             var b = new HandshakeBenchmarks();

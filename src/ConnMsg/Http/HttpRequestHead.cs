@@ -4,13 +4,17 @@ namespace ConnMsg.Http;
 /// <remarks>Immutable after parsing; safe to read from any thread.</remarks>
 public sealed class HttpRequestHead
 {
-    internal HttpRequestHead(string method, string path, string query, string version, IReadOnlyList<KeyValuePair<string, string>> headers)
+    // An array, not the interface: a foreach over IReadOnlyList boxes an enumerator, and the handshake looks up a
+    // dozen headers.
+    private readonly KeyValuePair<string, string>[] _headers;
+
+    internal HttpRequestHead(string method, string path, string query, string version, KeyValuePair<string, string>[] headers)
     {
         Method = method;
         Path = path;
         Query = query;
         Version = version;
-        Headers = headers;
+        _headers = headers;
     }
 
     /// <summary>The method, e.g. <c>GET</c>.</summary>
@@ -26,12 +30,12 @@ public sealed class HttpRequestHead
     public string Version { get; }
 
     /// <summary>Every header in arrival order; names as sent.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; }
+    public IReadOnlyList<KeyValuePair<string, string>> Headers => _headers;
 
     /// <summary>The value of the first header named <paramref name="name"/> (case-insensitive), or null.</summary>
     public string? GetHeader(string name)
     {
-        foreach (KeyValuePair<string, string> h in Headers)
+        foreach (KeyValuePair<string, string> h in _headers)
         {
             if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
             {
@@ -46,7 +50,7 @@ public sealed class HttpRequestHead
     internal int CountHeader(string name)
     {
         int count = 0;
-        foreach (KeyValuePair<string, string> h in Headers)
+        foreach (KeyValuePair<string, string> h in _headers)
         {
             if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
             {
@@ -60,7 +64,7 @@ public sealed class HttpRequestHead
     /// <summary>Every comma-separated token of every header named <paramref name="name"/>, trimmed.</summary>
     public IEnumerable<string> GetHeaderTokens(string name)
     {
-        foreach (KeyValuePair<string, string> h in Headers)
+        foreach (KeyValuePair<string, string> h in _headers)
         {
             if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
             {
@@ -70,5 +74,42 @@ public sealed class HttpRequestHead
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Whether a comma-separated token of a header named <paramref name="name"/> equals <paramref name="token"/> under
+    /// <paramref name="comparison"/>; <paramref name="anyToken"/> tells whether such a header had any token at all.
+    /// Tokens are trimmed and empty ones skipped, as <see cref="GetHeaderTokens"/> gives them, without allocating.
+    /// </summary>
+    internal bool ContainsToken(string name, string token, StringComparison comparison, out bool anyToken)
+    {
+        anyToken = false;
+        foreach (KeyValuePair<string, string> h in _headers)
+        {
+            if (!string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            ReadOnlySpan<char> rest = h.Value;
+            while (!rest.IsEmpty)
+            {
+                int comma = rest.IndexOf(',');
+                ReadOnlySpan<char> candidate = (comma < 0 ? rest : rest[..comma]).Trim();
+                rest = comma < 0 ? default : rest[(comma + 1)..];
+                if (candidate.IsEmpty)
+                {
+                    continue;
+                }
+
+                anyToken = true;
+                if (candidate.Equals(token, comparison))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 }

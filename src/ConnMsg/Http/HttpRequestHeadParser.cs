@@ -131,14 +131,19 @@ internal static class HttpRequestHeadParser
             return false;
         }
 
-        var headers = new List<KeyValuePair<string, string>>();
         ReadOnlySpan<byte> rest = lineEnd < 0 ? default : block[(lineEnd + 2)..];
+
+        // Every line of the block after the request line is a header or an error (the block ends before the first
+        // blank line), so the array is sized once, and no list grows and is copied per handshake.
+        int lines = rest.IsEmpty ? 0 : rest.Count("\r\n"u8) + 1;
+        KeyValuePair<string, string>[] headers = lines == 0 ? [] : new KeyValuePair<string, string>[Math.Min(lines, maxHeaders)];
+        int count = 0;
         while (!rest.IsEmpty)
         {
             int end = rest.IndexOf("\r\n"u8);
             ReadOnlySpan<byte> line = end < 0 ? rest : rest[..end];
             rest = end < 0 ? default : rest[(end + 2)..];
-            if (headers.Count == maxHeaders)
+            if (count == maxHeaders)
             {
                 error = HttpParseError.TooManyHeaders;
                 return false;
@@ -161,7 +166,7 @@ internal static class HttpRequestHeadParser
 
             // Names are tokens (ASCII), so Latin-1 decodes them exactly as ASCII would.
             string name = KnownHeaderStrings.Get(line[..colon]);
-            headers.Add(new(name, KnownHeaderStrings.Value(name, value)));
+            headers[count++] = new(name, KnownHeaderStrings.Value(name, value));
         }
 
         string targetText = KnownHeaderStrings.Target(target);
@@ -171,7 +176,7 @@ internal static class HttpRequestHeadParser
             q < 0 ? targetText : q == 0 ? "/" : targetText[..q],
             q < 0 ? string.Empty : targetText[q..],
             "HTTP/1.1",
-            headers.ToArray());
+            headers);
         error = HttpParseError.None;
         return true;
     }

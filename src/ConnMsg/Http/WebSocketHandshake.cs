@@ -27,12 +27,12 @@ internal static class WebSocketHandshake
             return Refuse(400, "bad_request", "exactly one valid Host header required", out refusedReason);
         }
 
-        if (!request.GetHeaderTokens("Upgrade").Any(t => t.Equals("websocket", StringComparison.OrdinalIgnoreCase)))
+        if (!request.ContainsToken("Upgrade", "websocket", StringComparison.OrdinalIgnoreCase, out _))
         {
             return Refuse(400, "bad_upgrade", "missing or wrong Upgrade header (expected websocket)", out refusedReason);
         }
 
-        if (!request.GetHeaderTokens("Connection").Any(t => t.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)))
+        if (!request.ContainsToken("Connection", "Upgrade", StringComparison.OrdinalIgnoreCase, out _))
         {
             return Refuse(400, "bad_connection", "missing Upgrade token in Connection header", out refusedReason);
         }
@@ -51,23 +51,16 @@ internal static class WebSocketHandshake
         }
 
         string? origin = request.GetHeader("Origin");
-        if (origin is not null && options.AllowedOrigins.Count > 0
-            && !options.AllowedOrigins.Any(o => string.Equals(o, origin, StringComparison.OrdinalIgnoreCase)))
+        if (origin is not null && options.AllowedOrigins.Count > 0 && !IsAllowedOrigin(options.AllowedOrigins, origin))
         {
             return Refuse(403, "origin", "origin not allowed", out refusedReason);
         }
 
-        bool offered = false;
-        foreach (string p in request.GetHeaderTokens("Sec-WebSocket-Protocol"))
+        if (request.ContainsToken("Sec-WebSocket-Protocol", SubProtocol, StringComparison.Ordinal, out bool offered))
         {
-            offered = true;
-            if (p == SubProtocol)
-            {
-                subProtocol = SubProtocol;
-            }
+            subProtocol = SubProtocol;
         }
-
-        if (offered && subProtocol is null)
+        else if (offered)
         {
             return Refuse(400, "subprotocol", "no supported subprotocol offered (connmsg.v1)", out refusedReason);
         }
@@ -85,6 +78,19 @@ internal static class WebSocketHandshake
         Span<byte> hash = stackalloc byte[20];
         SHA1.HashData(input[..(n + Guid.Length)], hash);
         return Convert.ToBase64String(hash);
+    }
+
+    private static bool IsAllowedOrigin(IList<string> allowed, string origin)
+    {
+        for (int i = 0; i < allowed.Count; i++)
+        {
+            if (string.Equals(allowed[i], origin, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool IsValidKey(string? key)

@@ -26,7 +26,7 @@ internal sealed class PipeHarness : IAsyncDisposable
     {
         Options = options ?? new ConnMsgOptions();
         var context = new DefaultConnectionContext("pipe-" + Guid.NewGuid().ToString("N")[..8], new Duplex(Input, _toClient.Writer), new Duplex(_toClient.Reader, new Pipe().Writer));
-        var head = new HttpRequestHead("GET", "/ws", string.Empty, "HTTP/1.1", new List<KeyValuePair<string, string>>());
+        var head = new HttpRequestHead("GET", "/ws", string.Empty, "HTTP/1.1", []);
         Connection = new WebSocketConnection(context, head, "connmsg.v1", Options, new TransportMetrics(_meter), NullLogger.Instance);
         Run = Task.Run(() => Connection.RunAsync(Session));
     }
