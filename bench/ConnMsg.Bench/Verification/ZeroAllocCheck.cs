@@ -200,6 +200,12 @@ internal static class ZeroAllocCheck
             b.Setup();
             return (() => b.OnTextMessage(), b.Cleanup);
         });
+        yield return new("Echo: asynchronous handler through the in-flight table", Iterations, () =>
+        {
+            var b = new AsyncHandlerBenchmarks();
+            b.Setup();
+            return (() => b.DispatchThenComplete(), b.Cleanup);
+        });
 
         yield return new("Socket transport: peer send -> read -> write + flush -> peer receive (64 B)", 20_000, () =>
         {

@@ -173,22 +173,24 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             request.LeftTableOnAnswer = true;
         }
 
-        _ = AwaitHandlerAsync(request, pending);
+        request.AwaitHandler(pending);
     }
 
-    private async Task AwaitHandlerAsync(ConnMsgRequest request, ValueTask pending)
+    /// <summary>
+    /// Finishes a request whose handler went asynchronous, on the thread that completed the handler's task. Nothing
+    /// may escape to that thread (a thread-pool thread would end the process): a failure here ends this connection.
+    /// </summary>
+    internal void FinishHandler(ConnMsgRequest request, Exception? fault)
     {
-        Exception? fault = null;
         try
         {
-            await pending.ConfigureAwait(false);
+            Complete(request, fault, tracked: true);
         }
         catch (Exception ex)
         {
-            fault = ex;
+            Abort();
+            MessagingLog.CallbackFailed(_app.Logger, Id, ex);
         }
-
-        Complete(request, fault, tracked: true);
     }
 
     /// <summary>Answers what the handler left unanswered, records metrics, and recycles the request.</summary>

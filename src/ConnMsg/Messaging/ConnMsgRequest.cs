@@ -189,6 +189,67 @@ public sealed class ConnMsgRequest
         owner.Send(frame);
     }
 
+    // An asynchronous handler's task and what finishes the request when it ends. The continuation is made once per
+    // pooled request and the task is awaited by hand, so a request whose handler goes asynchronous allocates no
+    // state-machine box of ConnMsg's.
+    private static readonly ContextCallback s_finishHandler = static state => ((ConnMsgRequest)state!).FinishHandler();
+    private ValueTask _handlerTask;
+    private ExecutionContext? _handlerContext;
+    private Action? _onHandlerDone;
+
+    /// <summary>
+    /// Waits for a handler that returned a pending task, then has the owner finish the request with its outcome. The
+    /// caller's execution context (the connection's log scope, for one) flows to that finish as an <c>await</c> would.
+    /// </summary>
+    internal void AwaitHandler(ValueTask pending)
+    {
+        _handlerTask = pending;
+        _handlerContext = ExecutionContext.Capture();
+        try
+        {
+            pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onHandlerDone ??= OnHandlerDone);
+        }
+        catch (Exception ex)
+        {
+            // Only a broken IValueTaskSource refuses a continuation: finish now rather than leave the request in flight.
+            _handlerTask = default;
+            _handlerContext = null;
+            Owner!.FinishHandler(this, ex);
+        }
+    }
+
+    private void OnHandlerDone()
+    {
+        ExecutionContext? context = _handlerContext;
+        _handlerContext = null;
+        if (context is null)
+        {
+            FinishHandler();
+        }
+        else
+        {
+            ExecutionContext.Run(context, s_finishHandler, this);
+        }
+    }
+
+    private void FinishHandler()
+    {
+        // Taken out before the owner finishes the request: that may recycle this object for the next request.
+        ValueTask pending = _handlerTask;
+        _handlerTask = default;
+        Exception? fault = null;
+        try
+        {
+            pending.GetAwaiter().GetResult();
+        }
+        catch (Exception ex)
+        {
+            fault = ex;
+        }
+
+        Owner!.FinishHandler(this, fault);
+    }
+
     private int _references;
 
     internal void SetReferences(int count) => Volatile.Write(ref _references, count);

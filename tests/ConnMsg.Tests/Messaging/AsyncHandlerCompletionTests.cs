@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Threading.Tasks.Sources;
+using ConnMsg.Messaging;
+using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Messaging.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ConnMsg.Tests.Messaging;
+
+/// <summary>
+/// A handler that returns a pending task: the request is finished when that task ends, on whichever thread ends it,
+/// exactly as if ConnMsg had awaited it there.
+/// </summary>
+public sealed class AsyncHandlerCompletionTests
+{
+    private const int HandlerFailedEvent = 2003;
+
+    [Fact]
+    public async Task AHandlerTaskFailedFromOutsideTheConnectionIsRejectedInternalAndLoggedInTheConnectionsScope()
+    {
+        var recorder = new ScopedLogRecorder();
+        // No RunContinuationsAsynchronously: whatever waits on the task runs on this test's thread when it fails, a
+        // thread outside any connection's logging scope.
+        var work = new TaskCompletionSource();
+        var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(configure: c =>
+        {
+            c.Services.AddSingleton<ILoggerProvider>(recorder);
+            c.MapRequest("work.outside", request =>
+            {
+                started.TrySetResult(request.Connection.Id);
+                return new ValueTask(work.Task);
+            });
+        });
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync("""{"type":"req","id":1,"op":"work.outside"}""");
+        string connectionId = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        work.SetException(new InvalidOperationException("failed outside"));
+
+        JsonElement answer = await client.ReceiveJsonAsync();
+        Assert.Equal("rej", answer.Type());
+        Assert.Equal("internal", answer.Str("code"));
+        ScopedLogRecorder.Entry failure = Assert.Single(recorder.Entries, e => e.EventId == HandlerFailedEvent);
+        Assert.Equal(connectionId, failure.ScopeValues.GetValueOrDefault("ConnectionId"));
+    }
+
+    [Fact]
+    public async Task AHandlerTaskCompletedFromOutsideTheConnectionIsAnsweredAndItsIdFreed()
+    {
+        var work = new TaskCompletionSource();
+        var started = new TaskCompletionSource<ConnMsgRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(configure: c => c.MapRequest("work.outside", request =>
+        {
+            started.TrySetResult(request);
+            return new ValueTask(work.Task);
+        }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync("""{"type":"req","id":"a","op":"work.outside"}""");
+        ConnMsgRequest request = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        request.Confirm("{\"done\":true}"u8);
+        work.SetResult();
+
+        JsonElement answer = await client.ReceiveJsonAsync();
+        Assert.Equal("cfm", answer.Type());
+        Assert.Equal("""{"done":true}""", answer.Raw("data"));
+        // The id is free again once the request finished: the same id is dispatched, not rejected as a duplicate.
+        JsonElement again = await client.RequestAsync("""{"type":"req","id":"a","op":"echo","data":1}""");
+        Assert.Equal("cfm", again.Type());
+    }
+
+    [Fact]
+    public async Task AHandlerTaskThatRefusesAContinuationIsRejectedInternalAtOnce()
+    {
+        await using TestServer server = await TestServer.StartAsync(configure: c =>
+            c.MapRequest("work.broken", _ => new ValueTask(RefusingSource.Instance, 0)));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        JsonElement answer = await client.RequestAsync("""{"type":"req","id":1,"op":"work.broken"}""");
+        Assert.Equal("rej", answer.Type());
+        Assert.Equal("internal", answer.Str("code"));
+        // The connection goes on.
+        Assert.Equal("cfm", (await client.RequestAsync("""{"type":"req","id":2,"op":"echo","data":2}""")).Type());
+    }
+
+    /// <summary>A task source that stays pending and throws when asked to call a continuation: a broken handler.</summary>
+    private sealed class RefusingSource : IValueTaskSource
+    {
+        public static readonly RefusingSource Instance = new();
+
+        public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
+
+        public void GetResult(short token) => throw new InvalidOperationException("never completes");
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            throw new InvalidOperationException("refuses continuations");
+    }
+}
