@@ -15,7 +15,9 @@ internal sealed class Topic
 {
     private readonly object _lock = new();
     private readonly HistoryRing? _history;
-    private ConnMsgConnection[] _subscribers = Array.Empty<ConnMsgConnection>();
+    // The subscribers' transports, not their sessions: a publish queues straight into each, one pointer fewer to chase
+    // per subscriber.
+    private WebSocketConnection[] _subscribers = Array.Empty<WebSocketConnection>();
     private int _count;
     private bool _retired;
     private long _lastActivityMs;
@@ -68,12 +70,12 @@ internal sealed class Topic
             long seq = _history is null ? 0 : _history.LastSeq + 1;
             OutboundFrame frame = MessageWriter.Ind(Name, seq, data, validateData);
             int delivered = 0;
-            ConnMsgConnection[] subscribers = _subscribers;
+            WebSocketConnection[] subscribers = _subscribers;
             frame.AddRef(_count); // one per subscriber; Send takes it over, or releases it when it drops the frame
             WebSockets.DeferredDrains.NoteFanOut(_count);
             for (int i = 0; i < _count; i++)
             {
-                if (subscribers[i].Send(frame))
+                if (subscribers[i].Enqueue(frame))
                 {
                     delivered++;
                 }
@@ -137,14 +139,14 @@ internal sealed class Topic
                 connection.Send(MessageWriter.Cfm(rawId, default));
             }
 
-            if (Array.IndexOf(_subscribers, connection, 0, _count) < 0)
+            if (Array.IndexOf(_subscribers, connection.Transport, 0, _count) < 0)
             {
                 if (_count == _subscribers.Length)
                 {
                     Array.Resize(ref _subscribers, Math.Max(4, _count * 2));
                 }
 
-                _subscribers[_count] = connection;
+                _subscribers[_count] = connection.Transport;
                 Volatile.Write(ref _count, _count + 1);
             }
 
@@ -157,7 +159,7 @@ internal sealed class Topic
     {
         lock (_lock)
         {
-            int i = Array.IndexOf(_subscribers, connection, 0, _count);
+            int i = Array.IndexOf(_subscribers, connection.Transport, 0, _count);
             if (i >= 0)
             {
                 // Swap-remove: order among subscribers does not matter, order of Inds per subscriber does (kept by the lock).
