@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 using BenchmarkDotNet.Attributes;
 using ConnMsg.Bench.Infrastructure;
 using ConnMsg.Messaging;
@@ -22,10 +23,23 @@ public class AsyncHandlerBenchmarks
     private byte[] _clientFrame = [];
     private long _responseLength;
 
+    /// <summary>
+    /// <c>task-source</c>: the handler returns the gate's task itself, so only ConnMsg can allocate.
+    /// <c>pooling-async-method</c>: an <c>async</c> handler built with <see cref="PoolingAsyncValueTaskMethodBuilder"/>
+    /// awaits the gate, as an application would write it.
+    /// </summary>
+    [Params("task-source", "pooling-async-method")]
+    public string Handler { get; set; } = "task-source";
+
     [GlobalSetup]
     public void Setup()
     {
-        _server = new InMemoryServer(settings => settings.Handlers["echo"] = _gate.Hold);
+        _server = new InMemoryServer(settings => settings.Handlers["echo"] = Handler switch
+        {
+            "task-source" => _gate.Hold,
+            "pooling-async-method" => EchoWhenReleasedAsync,
+            _ => throw new ArgumentException($"unknown handler {Handler}"),
+        });
         _clientFrame = ClientFrames.MaskedText(Payloads.EchoRequest);
         OutboundFrame expected = MessageWriter.Cfm("42"u8, Payloads.SmallData);
         _responseLength = expected.Length;
@@ -37,6 +51,13 @@ public class AsyncHandlerBenchmarks
         {
             throw new InvalidOperationException("the asynchronous echo did not answer");
         }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask EchoWhenReleasedAsync(ConnMsgRequest request)
+    {
+        await _gate.WaitAsync();
+        request.Confirm(request.Data.Span);
     }
 
     [GlobalCleanup]

@@ -200,12 +200,15 @@ internal static class ZeroAllocCheck
             b.Setup();
             return (() => b.OnTextMessage(), b.Cleanup);
         });
-        yield return new("Echo: asynchronous handler through the in-flight table", Iterations, () =>
+        foreach (string handler in new[] { "task-source", "pooling-async-method" })
         {
-            var b = new AsyncHandlerBenchmarks();
-            b.Setup();
-            return (() => b.DispatchThenComplete(), b.Cleanup);
-        });
+            yield return new($"Echo: asynchronous handler ({handler})", Iterations, () =>
+            {
+                var b = new AsyncHandlerBenchmarks { Handler = handler };
+                b.Setup();
+                return (() => b.DispatchThenComplete(), b.Cleanup);
+            });
+        }
 
         yield return new("Socket transport: peer send -> read -> write + flush -> peer receive (64 B)", 20_000, () =>
         {
