@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using ConnMsg.Bench.Infrastructure;
@@ -103,13 +102,7 @@ public class EchoBenchmarks
     [Benchmark(Description = "client frame -> read loop -> inline drain")]
     public long ReadLoop()
     {
-        PipeWriter client = _loop.Client.Output;
-        client.Write(_clientFrame);
-        ValueTask<FlushResult> flush = client.FlushAsync();
-        if (!flush.IsCompletedSuccessfully)
-        {
-            flush.AsTask().GetAwaiter().GetResult();
-        }
+        ClientFrames.Send(_loop.Client.Output, _clientFrame);
 
         return PipeDrain.TryDrain(_loop.Client.Input);
     }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.IO.Pipelines;
 
 namespace ConnMsg.Bench.Infrastructure;
 
@@ -6,6 +8,20 @@ namespace ConnMsg.Bench.Infrastructure;
 internal static class ClientFrames
 {
     public const uint MaskKey = 0x37FA213D;
+
+    /// <summary>
+    /// Writes <paramref name="frame"/> to a client's side of an in-memory connection and flushes it; on inline pipes the
+    /// server's read loop handles the frame inside this call.
+    /// </summary>
+    public static void Send(PipeWriter client, byte[] frame)
+    {
+        client.Write(frame);
+        ValueTask<FlushResult> flush = client.FlushAsync();
+        if (!flush.IsCompletedSuccessfully)
+        {
+            flush.AsTask().GetAwaiter().GetResult();
+        }
+    }
 
     /// <summary>A final, masked text frame carrying <paramref name="payload"/>.</summary>
     public static byte[] MaskedText(ReadOnlySpan<byte> payload) => Masked(0x1, payload, fin: true);
