@@ -71,7 +71,7 @@ internal sealed class Topic
             OutboundFrame frame = MessageWriter.Ind(Name, seq, data, validateData);
             int delivered = 0;
             WebSocketConnection[] subscribers = _subscribers;
-            frame.AddRef(_count); // one per subscriber; Send takes it over, or releases it when it drops the frame
+            frame.AddRef(_count); // one per subscriber; Enqueue takes it over, or releases it when it drops the frame
             WebSockets.DeferredDrains.NoteFanOut(_count);
             for (int i = 0; i < _count; i++)
             {
