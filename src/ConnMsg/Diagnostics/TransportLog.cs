@@ -20,6 +20,9 @@ internal static partial class TransportLog
     [LoggerMessage(1005, LogLevel.Error, "A callback registered on ConnectionClosed of connection {ConnectionId} threw")]
     public static partial void ConnectionClosedCallbackFailed(ILogger logger, string connectionId, Exception exception);
 
+    [LoggerMessage(1007, LogLevel.Error, "The handshake hook failed for a client at {RemoteEndPoint}; the handshake was refused with 500")]
+    public static partial void HandshakeHookFailed(ILogger logger, string? remoteEndPoint, Exception exception);
+
     [LoggerMessage(1006, LogLevel.Warning, "Accepting a connection failed ({SocketError}); trying again in {DelayMs} ms")]
     public static partial void AcceptFailed(ILogger logger, System.Net.Sockets.SocketError socketError, int delayMs, Exception exception);
 }

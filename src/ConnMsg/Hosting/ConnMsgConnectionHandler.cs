@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using ConnMsg.Diagnostics;
 using ConnMsg.Http;
+using ConnMsg.Internal;
 using ConnMsg.Messaging;
 using ConnMsg.WebSockets;
 using Microsoft.AspNetCore.Connections;
@@ -123,10 +124,27 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
 
         if (refusal is null && _settings.Handshake is { } hook)
         {
-            HandshakeVerdict verdict = await hook(head, connection.ConnectionClosed).ConfigureAwait(false);
+            HandshakeVerdict verdict;
+            try
+            {
+                verdict = await ApplicationTask.Guard(hook(head, connection.ConnectionClosed)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The application could not decide, so the client gets a definite answer rather than a reset, and the
+                // failure is logged here rather than by Kestrel as an unhandled exception of the connection.
+                TransportLog.HandshakeHookFailed(_logger, connection.RemoteEndPoint?.ToString(), ex);
+                verdict = HandshakeVerdict.Failed;
+            }
+
             if (!verdict.IsAccepted)
             {
-                reason = verdict.Status == 401 ? "unauthenticated" : "forbidden";
+                reason = verdict.Status switch
+                {
+                    401 => "unauthenticated",
+                    403 => "forbidden",
+                    _ => "hook_failed",
+                };
                 refusal = HttpResponse.Text(verdict.Status, verdict.Reason ?? reason);
             }
         }

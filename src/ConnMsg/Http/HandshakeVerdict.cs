@@ -26,4 +26,7 @@ public readonly struct HandshakeVerdict
 
     /// <summary>Refuse with 403: the client is not allowed.</summary>
     public static HandshakeVerdict Forbidden(string reason = "forbidden") => new(403, reason);
+
+    /// <summary>What a hook that threw is taken to have answered: 500, with a reason that tells the client nothing of the failure.</summary>
+    internal static HandshakeVerdict Failed => new(500, "handshake check failed");
 }

@@ -98,7 +98,7 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
 
             foreach (Func<ConnMsgConnection, CancellationToken, ValueTask> callback in _settings.OnConnected)
             {
-                await callback(connection, connection.Closed).ConfigureAwait(false);
+                await ApplicationTask.Guard(callback(connection, connection.Closed)).ConfigureAwait(false);
             }
         }
         catch (Exception ex)
@@ -117,7 +117,7 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
         {
             try
             {
-                await callback(connection).ConfigureAwait(false);
+                await ApplicationTask.Guard(callback(connection)).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -130,7 +130,7 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
             switch (connection.State)
             {
                 case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+                    await ApplicationTask.Guard(asyncDisposable.DisposeAsync()).ConfigureAwait(false);
                     break;
                 case IDisposable disposable:
                     disposable.Dispose();
@@ -160,7 +160,15 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
                 ? EnvelopeReader.Unescape(json[envelope.Topic], stackalloc byte[Names.MaxTopicBytes])
                 : json[envelope.Topic]);
             byte[] data = envelope.Data.End.Value == 0 ? "null"u8.ToArray() : json[envelope.Data].ToArray();
-            onInd(connection, topic, data);
+            try
+            {
+                onInd(connection, topic, data);
+            }
+            catch (Exception ex)
+            {
+                // An Ind has no answer to fail; the callback's failure is the application's, and the connection goes on.
+                MessagingLog.CallbackFailed(Logger, connection.Id, ex);
+            }
         }
     }
 

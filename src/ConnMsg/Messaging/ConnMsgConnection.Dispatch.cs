@@ -370,7 +370,20 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
                     return;
                 }
 
-                if (!_app.MaySubscribe(this, topic))
+                bool allowed;
+                try
+                {
+                    allowed = _app.MaySubscribe(this, topic);
+                }
+                catch (Exception ex)
+                {
+                    // As for a handler that throws: this request fails, the connection goes on.
+                    MessagingLog.CallbackFailed(_app.Logger, Id, ex);
+                    Reject(id, RejectCodes.Internal, "the subscription could not be authorised");
+                    return;
+                }
+
+                if (!allowed)
                 {
                     Reject(id, RejectCodes.Forbidden, "subscription refused");
                     return;

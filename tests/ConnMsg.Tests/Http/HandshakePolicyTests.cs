@@ -43,6 +43,25 @@ public class HandshakePolicyTests
     }
 
     [Fact]
+    public async Task HandshakeHookThatThrowsOrRefusesAContinuationGets500AndTheNextHandshakeIsServed()
+    {
+        await using TestServer server = await TestServer.StartAsync(configure: b => b.OnHandshake((head, _) => head.GetHeader("Authorization") switch
+        {
+            "Bearer throws" => throw new InvalidOperationException("the policy store is down"),
+            "Bearer broken" => ConnMsg.Tests.Messaging.Support.RefusingTaskSource<HandshakeVerdict>.TaskOfT,
+            _ => new ValueTask<HandshakeVerdict>(HandshakeVerdict.Accept),
+        }));
+        int port = server.Port;
+        RawHttpResponse throws = await RawHttp.SendAsync(port, RawHttp.UpgradeRequest(port, extra: "Authorization: Bearer throws\r\n"));
+        RawHttpResponse broken = await RawHttp.SendAsync(port, RawHttp.UpgradeRequest(port, extra: "Authorization: Bearer broken\r\n"));
+        RawHttpResponse good = await RawHttp.SendAsync(port, RawHttp.UpgradeRequest(port, extra: "Authorization: Bearer good\r\n"));
+        Assert.Equal(500, throws.Status);
+        Assert.DoesNotContain("policy store", throws.Body);
+        Assert.Equal(500, broken.Status);
+        Assert.Equal(101, good.Status);
+    }
+
+    [Fact]
     public async Task HandshakeHookIsNotAskedAboutAnInvalidUpgrade()
     {
         int calls = 0;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Tasks.Sources;
 using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
@@ -75,7 +74,7 @@ public sealed class AsyncHandlerCompletionTests
     public async Task AHandlerTaskThatRefusesAContinuationIsRejectedInternalAtOnce()
     {
         await using TestServer server = await TestServer.StartAsync(configure: c =>
-            c.MapRequest("work.broken", _ => new ValueTask(RefusingSource.Instance, 0)));
+            c.MapRequest("work.broken", _ => RefusingTaskSource<bool>.Task));
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
 
         JsonElement answer = await client.RequestAsync("""{"type":"req","id":1,"op":"work.broken"}""");
@@ -83,18 +82,5 @@ public sealed class AsyncHandlerCompletionTests
         Assert.Equal("internal", answer.Str("code"));
         // The connection goes on.
         Assert.Equal("cfm", (await client.RequestAsync("""{"type":"req","id":2,"op":"echo","data":2}""")).Type());
-    }
-
-    /// <summary>A task source that stays pending and throws when asked to call a continuation: a broken handler.</summary>
-    private sealed class RefusingSource : IValueTaskSource
-    {
-        public static readonly RefusingSource Instance = new();
-
-        public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
-
-        public void GetResult(short token) => throw new InvalidOperationException("never completes");
-
-        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-            throw new InvalidOperationException("refuses continuations");
     }
 }
