@@ -26,6 +26,7 @@ internal sealed class DeferredDrains
     private int _count;
     private int _depth;
     private int _largestFanOut;
+    private bool _backlogged;
 
     /// <summary>Opens a batch on this thread; pair with <see cref="Exit"/> on the same thread.</summary>
     public static DeferredDrains Enter()
@@ -68,18 +69,38 @@ internal sealed class DeferredDrains
         }
     }
 
-    /// <summary>Closes the batch; the outermost close starts every deferred drain.</summary>
-    public void Exit()
+    /// <summary>
+    /// Records that the open batch (if any) queued a frame behind a drain that has fallen far behind
+    /// (<see cref="ConnMsgOptions.MaxOutboundBytes"/> / 16 still queued).
+    /// </summary>
+    public static void NoteBacklog()
+    {
+        if (t_current is { _depth: > 0 } current)
+        {
+            current._backlogged = true;
+        }
+    }
+
+    /// <summary>
+    /// Closes the batch; the outermost close starts every deferred drain. Returns true when the batch queued frames
+    /// behind a backlogged drain (<see cref="NoteBacklog"/>): the reader should then yield to the drains before it reads
+    /// again. Without that, a publisher on a saturated core is read as fast as it sends while the drains get what is
+    /// left, its subscribers' queues grow until they are closed as slow consumers, and the growing queues (and the
+    /// collections they cause) slow the drains further.
+    /// </summary>
+    public bool Exit()
     {
         if (--_depth != 0)
         {
-            return;
+            return false;
         }
 
+        bool backlogged = _backlogged;
+        _backlogged = false;
         if (_count == 0)
         {
             _largestFanOut = 0;
-            return;
+            return backlogged;
         }
 
         int count = _count;
@@ -98,7 +119,7 @@ internal sealed class DeferredDrains
                 connection.RunOwnedDrain();
             }
 
-            return;
+            return backlogged;
         }
 
         for (int start = 0; start < count; start += ChunkSize)
@@ -110,6 +131,7 @@ internal sealed class DeferredDrains
         }
 
         Array.Clear(_pending, 0, count);
+        return backlogged;
     }
 
     private sealed class Chunk : IThreadPoolWorkItem

@@ -56,6 +56,9 @@ internal sealed class OutboundQueue
         }
     }
 
+    /// <summary>Bytes queued and not yet taken by a drain; read without the lock, so only an estimate.</summary>
+    public long QueuedBytes => Volatile.Read(ref _bytes);
+
     /// <summary>Whether nothing is queued, checked under the lock: pairs with the flag reads of <see cref="TryEnqueue"/>.</summary>
     public bool IsEmptyAfter()
     {

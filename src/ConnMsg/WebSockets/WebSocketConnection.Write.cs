@@ -60,6 +60,12 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         {
             ScheduleDrain();
         }
+        else if (_queue.QueuedBytes > _options.MaxOutboundBytes >> 4)
+        {
+            // A drain is due but has fallen well behind: tell the read batch that queued this (a publisher's), so that it
+            // lets the drains run before it reads more.
+            DeferredDrains.NoteBacklog();
+        }
 
         return true;
     }

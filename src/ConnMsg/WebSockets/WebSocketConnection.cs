@@ -91,6 +91,7 @@ internal sealed partial class WebSocketConnection
                 SequencePosition consumed = buffer.Start;
                 SequencePosition examined = buffer.End;
                 bool stop;
+                bool backlogged = false;
                 DeferredDrains deferred = DeferredDrains.Enter();
                 try
                 {
@@ -116,10 +117,16 @@ internal sealed partial class WebSocketConnection
                 {
                     _input.AdvanceTo(consumed, examined);
                     Interlocked.Exchange(ref _inReadBatch, 0);
-                    deferred.Exit();
+                    backlogged = deferred.Exit();
                 }
 
                 await DrainInlineAsync().ConfigureAwait(false);
+                if (backlogged)
+                {
+                    // Behind every drain already queued on the pool (no allocation: the frame's box exists by now).
+                    await Task.Yield();
+                }
+
                 if (stop)
                 {
                     return;
