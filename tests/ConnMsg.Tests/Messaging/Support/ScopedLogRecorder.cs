@@ -14,7 +14,15 @@ internal sealed class ScopedLogRecorder : ILoggerProvider, ISupportExternalScope
 
     public sealed record Entry(int EventId, string Message, IReadOnlyDictionary<string, object?> ScopeValues);
 
+    private readonly ConcurrentDictionary<int, TaskCompletionSource<Entry>> _firsts = new();
+
     public IReadOnlyCollection<Entry> Entries => _entries;
+
+    /// <summary>The first entry with <paramref name="eventId"/>, whether it was logged already or is logged later.</summary>
+    public Task<Entry> FirstAsync(int eventId) => First(eventId).Task;
+
+    private TaskCompletionSource<Entry> First(int eventId) =>
+        _firsts.GetOrAdd(eventId, static _ => new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public ILogger CreateLogger(string categoryName) => new Recorder(this);
 
@@ -43,7 +51,9 @@ internal sealed class ScopedLogRecorder : ILoggerProvider, ISupportExternalScope
                     }
                 }
             }, values);
-            owner._entries.Enqueue(new Entry(eventId.Id, formatter(state, exception), values));
+            var entry = new Entry(eventId.Id, formatter(state, exception), values);
+            owner._entries.Enqueue(entry);
+            owner.First(eventId.Id).TrySetResult(entry);
         }
     }
 }
