@@ -115,9 +115,11 @@ internal sealed partial class WebSocketConnection
                 }
                 finally
                 {
-                    _input.AdvanceTo(consumed, examined);
+                    // The batch is closed first: a batch left open would hold back every drain deferred on this
+                    // pool thread from then on, whatever connection it belonged to.
                     Interlocked.Exchange(ref _inReadBatch, 0);
                     backlogged = deferred.Exit();
+                    _input.AdvanceTo(consumed, examined);
                 }
 
                 await DrainInlineAsync().ConfigureAwait(false);
