@@ -9,7 +9,8 @@ namespace ConnMsg.Bench.Benchmarks;
 /// <summary>
 /// One publish to N subscribers, each a real <see cref="ConnMsgConnection"/> subscribed with
 /// <see cref="ConnMsgConnection.Subscribe"/>. The Ind is encoded once; every subscriber's queue gets the same frame and
-/// its drain (on the thread pool) copies it into that connection's pipe. An op is the publish plus the wait until every
+/// its drain copies it into that connection's pipe: on the publishing thread for up to 64 subscribers, in thread-pool
+/// work items of 64 subscribers each beyond. An op is the publish plus the wait until every
 /// subscriber's client side has read the frame, so the time is the whole delivery. Target: 0 B per publish.
 /// </summary>
 [MemoryDiagnoser]

@@ -3,7 +3,15 @@ using System.Text.Json.Serialization.Metadata;
 namespace ConnMsg.Messaging;
 
 /// <summary>Publishes Inds to a topic's subscribers from anywhere in the application (a hosted service, a controller).</summary>
-/// <remarks>Thread-safe. Publishing only queues: it never waits for a subscriber, and a slow one is closed with 1013.</remarks>
+/// <remarks>
+/// Thread-safe. Publishing only queues: it never waits for a peer to read, and a subscriber whose queue passes
+/// <see cref="ConnMsgOptions.MaxOutboundBytes"/> is closed with 1013. The returned task completes at once while the
+/// subscribers' writes keep up. When a publish queues behind a subscriber whose pending writes already hold more than a
+/// sixteenth of that limit, the task completes only after the writes already waiting on the thread pool have had a
+/// turn: a publisher that awaits each publish is held to the rate its subscribers are written at, instead of outrunning
+/// prompt subscribers on a busy machine until they are closed as slow consumers. Called from a request handler, the
+/// publish joins the read batch of the handler's connection, which holds that connection's reads back instead.
+/// </remarks>
 public interface IIndPublisher
 {
     /// <summary>Publishes <paramref name="data"/> (one raw JSON value, or empty for none); returns the subscribers it reached.</summary>

@@ -1,9 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using ConnMsg.WebSockets;
 
 namespace ConnMsg.Messaging;
 
 /// <summary>The <see cref="IIndPublisher"/> of the server: publishes through its topic registry.</summary>
+/// <remarks>
+/// A publish opens a <see cref="DeferredDrains"/> batch of its own, as a read batch does, so that the subscribers it
+/// wakes drain together when it ends (inline up to <see cref="DeferredDrains.ChunkSize"/>, then in pool work items of
+/// that many), not in one pool work item each. Called from a handler, it joins the read batch already open.
+/// </remarks>
 internal sealed class IndPublisher : IIndPublisher
 {
     private readonly ConnMsgApplication _app;
@@ -19,7 +25,19 @@ internal sealed class IndPublisher : IIndPublisher
             throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
         }
 
-        return new ValueTask<int>(_app.Topics.Publish(topic.AsSpan(), data.Span, validateData: false));
+        DeferredDrains drains = DeferredDrains.Enter();
+        int reached;
+        bool backlogged;
+        try
+        {
+            reached = _app.Topics.Publish(topic.AsSpan(), data.Span, validateData: false);
+        }
+        finally
+        {
+            backlogged = drains.Exit();
+        }
+
+        return backlogged ? AfterDrainsAsync(reached) : new ValueTask<int>(reached);
     }
 
     public ValueTask<int> PublishAsync<T>(string topic, T data, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
@@ -27,21 +45,34 @@ internal sealed class IndPublisher : IIndPublisher
         ArgumentNullException.ThrowIfNull(typeInfo);
         cancellationToken.ThrowIfCancellationRequested();
         ValidateTopic(topic);
+        DeferredDrains drains = DeferredDrains.Enter();
+        int reached;
+        bool backlogged;
         JsonScratch? scratch = JsonScratch.TryTake();
-        if (scratch is null)
-        {
-            return new ValueTask<int>(_app.Topics.Publish(topic.AsSpan(), JsonSerializer.SerializeToUtf8Bytes(data, typeInfo), validateData: false));
-        }
-
         try
         {
             // The serialiser writes exactly one JSON value, so it needs no second check.
-            return new ValueTask<int>(_app.Topics.Publish(topic.AsSpan(), scratch.Serialize(data, typeInfo), validateData: false));
+            ReadOnlySpan<byte> json = scratch is null ? JsonSerializer.SerializeToUtf8Bytes(data, typeInfo) : scratch.Serialize(data, typeInfo);
+            reached = _app.Topics.Publish(topic.AsSpan(), json, validateData: false);
         }
         finally
         {
-            scratch.Return();
+            scratch?.Return();
+            backlogged = drains.Exit();
         }
+
+        return backlogged ? AfterDrainsAsync(reached) : new ValueTask<int>(reached);
+    }
+
+    /// <summary>
+    /// Completes behind the drains already queued on the thread pool: the publish queued an Ind behind a drain that had
+    /// fallen far behind, and a publisher that awaits each publish is held to the rate its subscribers are written at,
+    /// rather than outrunning them until they are closed as slow consumers.
+    /// </summary>
+    private static async ValueTask<int> AfterDrainsAsync(int reached)
+    {
+        await Task.Yield();
+        return reached;
     }
 
     private static void ValidateTopic(string topic)
