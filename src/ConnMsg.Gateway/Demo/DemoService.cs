@@ -53,8 +53,13 @@ public static class DemoService
 
             IIndPublisher publisher = request.Connection.Services.GetRequiredService<IIndPublisher>();
             ValueTask<int> published = publisher.PublishAsync(topic!, data.End.Value == 0 ? default : request.Data[data]);
-            int subscribers = published.IsCompletedSuccessfully ? published.Result : published.AsTask().GetAwaiter().GetResult();
-            request.Confirm(new PublishResult(subscribers), DemoJsonContext.Default.PublishResult);
+            if (!published.IsCompletedSuccessfully)
+            {
+                // Only outside a read batch: the publish asks its caller to let backlogged subscribers' writes go first.
+                return ConfirmWhenPublishedAsync(request, published);
+            }
+
+            request.Confirm(new PublishResult(published.Result), DemoJsonContext.Default.PublishResult);
             return default;
         });
 
@@ -82,6 +87,9 @@ public static class DemoService
             });
         }
     }
+
+    private static async ValueTask ConfirmWhenPublishedAsync(ConnMsgRequest request, ValueTask<int> published) =>
+        request.Confirm(new PublishResult(await published.ConfigureAwait(false)), DemoJsonContext.Default.PublishResult);
 
     private static bool TryReadPublish(ReadOnlySpan<byte> json, out string? topic, out Range data)
     {
