@@ -25,19 +25,7 @@ internal sealed class IndPublisher : IIndPublisher
             throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
         }
 
-        DeferredDrains drains = DeferredDrains.Enter();
-        int reached;
-        bool backlogged;
-        try
-        {
-            reached = _app.Topics.Publish(topic.AsSpan(), data.Span, validateData: false);
-        }
-        finally
-        {
-            backlogged = drains.Exit();
-        }
-
-        return backlogged ? AfterDrainsAsync(reached) : new ValueTask<int>(reached);
+        return Publish(topic, data.Span);
     }
 
     public ValueTask<int> PublishAsync<T>(string topic, T data, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
@@ -45,19 +33,30 @@ internal sealed class IndPublisher : IIndPublisher
         ArgumentNullException.ThrowIfNull(typeInfo);
         cancellationToken.ThrowIfCancellationRequested();
         ValidateTopic(topic);
-        DeferredDrains drains = DeferredDrains.Enter();
-        int reached;
-        bool backlogged;
         JsonScratch? scratch = JsonScratch.TryTake();
         try
         {
             // The serialiser writes exactly one JSON value, so it needs no second check.
-            ReadOnlySpan<byte> json = scratch is null ? JsonSerializer.SerializeToUtf8Bytes(data, typeInfo) : scratch.Serialize(data, typeInfo);
-            reached = _app.Topics.Publish(topic.AsSpan(), json, validateData: false);
+            return Publish(topic, scratch is null ? JsonSerializer.SerializeToUtf8Bytes(data, typeInfo) : scratch.Serialize(data, typeInfo));
         }
         finally
         {
             scratch?.Return();
+        }
+    }
+
+    /// <summary>Publishes <paramref name="json"/> (already checked) in a drain batch of its own, or the one open on this thread.</summary>
+    private ValueTask<int> Publish(string topic, ReadOnlySpan<byte> json)
+    {
+        DeferredDrains drains = DeferredDrains.Enter();
+        int reached;
+        bool backlogged;
+        try
+        {
+            reached = _app.Topics.Publish(topic.AsSpan(), json, validateData: false);
+        }
+        finally
+        {
             backlogged = drains.Exit();
         }
 

@@ -91,7 +91,7 @@ internal sealed partial class WebSocketConnection
                 SequencePosition consumed = buffer.Start;
                 SequencePosition examined = buffer.End;
                 bool stop;
-                bool backlogged = false;
+                bool backlogged;
                 DeferredDrains deferred = DeferredDrains.Enter();
                 try
                 {
