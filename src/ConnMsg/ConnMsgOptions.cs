@@ -33,6 +33,17 @@ public sealed class ConnMsgOptions
     /// <summary>Bytes queued for one connection beyond which it is closed with 1013 (slow consumer). Default 4 MiB.</summary>
     public long MaxOutboundBytes { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Bytes queued for one subscriber, behind a write already due, beyond which the publisher that queued them waits
+    /// for the queued writes before it is read again (or, for <see cref="Messaging.IIndPublisher"/>, before its publish
+    /// completes). Lower trades fan-out throughput for latency under saturation: an Ind can wait behind about this much
+    /// per subscriber. Capped at half of <see cref="MaxOutboundBytes"/>. Default 256 KiB.
+    /// </summary>
+    public long PublisherYieldBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The yield threshold in force: <see cref="PublisherYieldBytes"/>, at most half of <see cref="MaxOutboundBytes"/>.</summary>
+    internal long EffectivePublisherYieldBytes => Math.Min(PublisherYieldBytes, MaxOutboundBytes >> 1);
+
     /// <summary>Longest HTTP request line accepted. Default 8 KiB.</summary>
     public int MaxRequestLineSize { get; set; } = 8 * 1024;
 
@@ -84,6 +95,7 @@ public sealed class ConnMsgOptions
         if (HistoryRetention <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.HistoryRetention must be positive.");
         if (MaxSubscriptionsPerConnection < 1) throw new InvalidOperationException("ConnMsgOptions.MaxSubscriptionsPerConnection must be positive.");
         if (MaxOutboundBytes < MaxMessageSize) throw new InvalidOperationException("ConnMsgOptions.MaxOutboundBytes must hold at least one message.");
+        if (PublisherYieldBytes < 1) throw new InvalidOperationException("ConnMsgOptions.PublisherYieldBytes must be positive.");
         RequirePositive(RequestTimeout, nameof(RequestTimeout));
         RequirePositive(HandshakeTimeout, nameof(HandshakeTimeout));
         RequirePositive(CloseTimeout, nameof(CloseTimeout));

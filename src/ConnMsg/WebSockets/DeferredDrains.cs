@@ -71,7 +71,7 @@ internal sealed class DeferredDrains
 
     /// <summary>
     /// Records that the open batch (if any) queued a frame behind a drain that has fallen far behind
-    /// (<see cref="ConnMsgOptions.MaxOutboundBytes"/> / 16 still queued).
+    /// (more than <see cref="ConnMsgOptions.PublisherYieldBytes"/> still queued).
     /// </summary>
     public static void NoteBacklog()
     {

@@ -60,7 +60,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         {
             ScheduleDrain();
         }
-        else if (_queue.QueuedBytes > _options.MaxOutboundBytes >> 4)
+        else if (_queue.QueuedBytes > _options.EffectivePublisherYieldBytes)
         {
             // A drain is due but has fallen well behind: tell the read batch that queued this (a publisher's), so that it
             // lets the drains run before it reads more.

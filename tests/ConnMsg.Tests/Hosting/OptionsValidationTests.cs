@@ -16,6 +16,7 @@ public sealed class OptionsValidationTests
         { nameof(ConnMsgOptions.MaxRequestHeadSize), o => o.MaxRequestHeadSize = 100 },
         { nameof(ConnMsgOptions.MaxHeaderCount), o => o.MaxHeaderCount = 4 },
         { nameof(ConnMsgOptions.MaxInFlight), o => o.MaxInFlight = 0 },
+        { nameof(ConnMsgOptions.PublisherYieldBytes), o => o.PublisherYieldBytes = 0 },
     };
 
     [Theory]

@@ -12,7 +12,7 @@ namespace ConnMsg.Tests.Messaging;
 /// </summary>
 public sealed class PublisherBackpressureTests
 {
-    private const int MaxOutboundBytes = 1024 * 1024;
+    private const int MaxOutboundBytes = 4 * 1024 * 1024;
     private static readonly string Pad = new('x', 8 * 1024);
 
     [Fact]
@@ -37,9 +37,31 @@ public sealed class PublisherBackpressureTests
     [InlineData(true)]
     public async Task APublishQueuedBehindASubscriberFarBehindCompletesOnlyAfterYieldingAndBeforeThatSubscriberIsCut(bool typed)
     {
+        int pendingAt = await PublishUntilPendingAsync(typed, yieldBytes: 64 * 1024);
+        Assert.True(pendingAt >= 0, "no publish yielded, though the stalled subscriber's queue kept growing");
+    }
+
+    [Fact]
+    public async Task APublisherYieldsOnlyOnceTheSubscribersQueueHoldsMoreThanPublisherYieldBytes()
+    {
+        // The same stalled subscriber, yielding at 64 KiB and at 1 MiB: the later threshold lets about 118 more 8 KiB
+        // publishes queue first. What the sockets absorb before the queue grows is the same in both, so it cancels out.
+        int early = await PublishUntilPendingAsync(typed: false, yieldBytes: 64 * 1024);
+        int late = await PublishUntilPendingAsync(typed: false, yieldBytes: 1024 * 1024);
+        Assert.True(early >= 0 && late >= 0, $"a publisher never yielded (64 KiB: {early}, 1 MiB: {late})");
+        Assert.True(late - early >= 60, $"yielding at 1 MiB let only {late - early} more publishes queue than at 64 KiB (expected about 118)");
+    }
+
+    /// <summary>
+    /// Publishes ~8 KiB Inds to a subscriber that reads nothing until a publish does not complete at once; returns its
+    /// number, or -1 when none yielded. Every publish must reach the subscriber: it is cut only at MaxOutboundBytes.
+    /// </summary>
+    private static async Task<int> PublishUntilPendingAsync(bool typed, long yieldBytes)
+    {
         await using TestServer server = await TestServer.StartAsync(o =>
         {
-            o.MaxOutboundBytes = MaxOutboundBytes; // a drain holding more than 1/16 of it is far behind
+            o.MaxOutboundBytes = MaxOutboundBytes;
+            o.PublisherYieldBytes = yieldBytes;
             o.CloseTimeout = TimeSpan.FromSeconds(15);
         });
         using RawWsClient stalled = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 4096);
@@ -47,22 +69,20 @@ public sealed class PublisherBackpressureTests
         await Eventually.TrueAsync(() => server.Server.SubscriberCount("stalled") == 1, "the subscription is live");
         IIndPublisher publisher = HistoryTests.Publisher(server);
 
-        // The stalled client reads nothing from here on: once the sockets are full its drain waits in a flush, and what
-        // is published queues behind it. Every publish still reaches it until it is cut at MaxOutboundBytes.
-        int pendingAt = -1;
-        for (int n = 0; n < 10_000 && pendingAt < 0; n++)
+        // Once the sockets are full the stalled subscriber's drain waits in a flush, and what is published queues behind it.
+        for (int n = 0; n < 10_000; n++)
         {
             ValueTask<int> publish = typed
                 ? publisher.PublishAsync("stalled", new AddResult(n, Pad), MessagingTestJsonContext.Default.AddResult)
                 : publisher.PublishAsync("stalled", Encoding.UTF8.GetBytes($$"""{"n":{{n}},"pad":"{{Pad}}"}"""));
-            if (!publish.IsCompleted)
-            {
-                pendingAt = n;
-            }
-
+            bool pending = !publish.IsCompleted;
             Assert.True(await publish == 1, $"publish {n} no longer reached the stalled subscriber: it was cut before any publish yielded");
+            if (pending)
+            {
+                return n;
+            }
         }
 
-        Assert.True(pendingAt >= 0, "no publish yielded, though the stalled subscriber's queue kept growing");
+        return -1;
     }
 }
