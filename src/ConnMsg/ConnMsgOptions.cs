@@ -37,9 +37,9 @@ public sealed class ConnMsgOptions
     /// Bytes queued for one subscriber, behind a write already due, beyond which the publisher that queued them waits
     /// for the queued writes before it is read again (or, for <see cref="Messaging.IIndPublisher"/>, before its publish
     /// completes). Lower trades fan-out throughput for latency under saturation: an Ind can wait behind about this much
-    /// per subscriber. Capped at half of <see cref="MaxOutboundBytes"/>. Default 256 KiB.
+    /// per subscriber. Capped at half of <see cref="MaxOutboundBytes"/>. Default 64 KiB.
     /// </summary>
-    public long PublisherYieldBytes { get; set; } = 256 * 1024;
+    public long PublisherYieldBytes { get; set; } = 64 * 1024;
 
     /// <summary>The yield threshold in force: <see cref="PublisherYieldBytes"/>, at most half of <see cref="MaxOutboundBytes"/>.</summary>
     internal long EffectivePublisherYieldBytes => Math.Min(PublisherYieldBytes, MaxOutboundBytes >> 1);
