@@ -33,7 +33,7 @@ internal sealed class InMemorySubscribers : IDisposable
             PipeDrain.DrainAtLeast(reader, 1); // the $session Ind, written in one flush
         }
 
-        Publisher = new IndPublisher(_server.App);
+        Publisher = new IndPublisher(_server.App, _server.TransportMetrics);
     }
 
     public string Topic { get; }

@@ -16,6 +16,7 @@ public sealed class TransportMetrics
     private long _connectionsAccepted;
     private long _framesIn, _bytesIn, _framesOut, _bytesOut;
     private long _slowConsumerCloses;
+    private long _publisherYields;
     private long _abnormalClosures;
     private readonly ConcurrentDictionary<string, StrongBox> _refused = new();
     private readonly ConcurrentDictionary<ushort, StrongBox> _closesSent = new();
@@ -39,6 +40,8 @@ public sealed class TransportMetrics
         meter.CreateObservableCounter("connmsg.closes.sent", () => Snapshot(_closesSent, "code", CodeLabel), description: "Close frames sent, by code");
         meter.CreateObservableCounter("connmsg.closes.received", () => Snapshot(_closesReceived, "code", ReceivedCodeLabel), description: "Close frames received, by code");
         meter.CreateObservableCounter("connmsg.slow_consumer.closes", () => Interlocked.Read(ref _slowConsumerCloses));
+        meter.CreateObservableCounter("connmsg.publisher.yields", () => Interlocked.Read(ref _publisherYields),
+            description: "Times a publisher was held back because a subscriber's queue held more than PublisherYieldBytes");
     }
 
     /// <summary>Connections currently open.</summary>
@@ -60,6 +63,9 @@ public sealed class TransportMetrics
     /// </summary>
     internal void CloseReceived(ushort code) => Interlocked.Increment(ref _closesReceived.GetOrAdd(ReceivedKey(code), _ => new StrongBox()).Value);
     internal void SlowConsumer() => Interlocked.Increment(ref _slowConsumerCloses);
+
+    /// <summary>Counts a publisher held back by the fan-out flow control: at most once per read batch or application publish.</summary>
+    internal void PublisherYield() => Interlocked.Increment(ref _publisherYields);
     internal void AbnormalClosure() => Interlocked.Increment(ref _abnormalClosures);
 
     internal void FramesIn(int frames, long bytes)
@@ -123,5 +129,6 @@ public sealed class TransportMetrics
         w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code (none: an empty close frame).", "code", _closesReceived.Select(p => (ReceivedCodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
         w.Counter("connmsg_abnormal_closures_total", "Connections that ended without a close frame from the peer.", Interlocked.Read(ref _abnormalClosures));
         w.Counter("connmsg_slow_consumer_closes_total", "Connections closed with 1013 because their outbound queue overflowed.", Interlocked.Read(ref _slowConsumerCloses));
+        w.Counter("connmsg_publisher_yields_total", "Times a publisher was held back because a subscriber's queue held more than PublisherYieldBytes.", Interlocked.Read(ref _publisherYields));
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using ConnMsg.Diagnostics;
 using ConnMsg.WebSockets;
 
 namespace ConnMsg.Messaging;
@@ -13,8 +14,13 @@ namespace ConnMsg.Messaging;
 internal sealed class IndPublisher : IIndPublisher
 {
     private readonly ConnMsgApplication _app;
+    private readonly TransportMetrics _metrics;
 
-    public IndPublisher(ConnMsgApplication app) => _app = app;
+    public IndPublisher(ConnMsgApplication app, TransportMetrics metrics)
+    {
+        _app = app;
+        _metrics = metrics;
+    }
 
     public ValueTask<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
@@ -60,7 +66,13 @@ internal sealed class IndPublisher : IIndPublisher
             backlogged = drains.Exit();
         }
 
-        return backlogged ? AfterDrainsAsync(reached) : new ValueTask<int>(reached);
+        if (!backlogged)
+        {
+            return new ValueTask<int>(reached);
+        }
+
+        _metrics.PublisherYield();
+        return AfterDrainsAsync(reached);
     }
 
     /// <summary>

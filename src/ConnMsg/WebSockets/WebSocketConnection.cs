@@ -126,6 +126,7 @@ internal sealed partial class WebSocketConnection
                 if (backlogged)
                 {
                     // Behind every drain already queued on the pool (no allocation: the frame's box exists by now).
+                    _metrics.PublisherYield();
                     await Task.Yield();
                 }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
@@ -6,9 +7,11 @@ using ConnMsg.Tests.Messaging.Support;
 namespace ConnMsg.Tests.Messaging;
 
 /// <summary>
-/// <see cref="IIndPublisher"/> from application code: a publish completes at once while its subscribers keep up, and
-/// only after the drains had a turn once one has fallen far behind, so a publisher that awaits each publish cannot
-/// outrun its subscribers' writes; it never waits for a peer to read.
+/// The fan-out flow control. <see cref="IIndPublisher"/> from application code: a publish completes at once while its
+/// subscribers keep up, and only after the drains had a turn once one has fallen more than
+/// <see cref="ConnMsgOptions.PublisherYieldBytes"/> behind, so a publisher that awaits each publish cannot outrun its
+/// subscribers' writes; it never waits for a peer to read. A client publishing with <c>publish</c> requests is held back
+/// the same way, at its read loop. Each yield is counted on <c>/metrics</c>.
 /// </summary>
 public sealed class PublisherBackpressureTests
 {
@@ -52,6 +55,49 @@ public sealed class PublisherBackpressureTests
         Assert.True(late - early >= 60, $"yielding at 1 MiB let only {late - early} more publishes queue than at 64 KiB (expected about 118)");
     }
 
+    [Fact]
+    public async Task APublishingClientIsReadNoFurtherUntilTheDrainsRanOnceASubscriberFallsBehind()
+    {
+        string pad = new('x', 8 * 1024);
+        await using TestServer server = await TestServer.StartAsync(o =>
+        {
+            o.MaxMessageSize = 16 * 1024;
+            o.MaxOutboundBytes = MaxOutboundBytes;
+            o.PublisherYieldBytes = 64 * 1024;
+            o.CloseTimeout = TimeSpan.FromSeconds(15);
+        });
+        using RawWsClient stalled = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 4096);
+        await stalled.SendTextAsync("""{"type":"req","id":1,"op":"$subscribe","data":{"topic":"stalled"}}""");
+        await Eventually.TrueAsync(() => server.Server.SubscriberCount("stalled") == 1, "the subscription is live");
+        await using WsClient publisher = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        // One publish per read, each answered before the next: the read loop that handled the publish which queued past
+        // 64 KiB yields, and counts it, before it reads again. The subscriber is cut only at MaxOutboundBytes (4 MiB).
+        for (int n = 0; ; n++)
+        {
+            Assert.True(n < 400, "400 publishes of 8 KiB queued behind the stalled subscriber and its publisher never yielded");
+            await publisher.SendAsync($$"""{"type":"req","id":{{n}},"op":"publish","data":{"topic":"stalled","data":{"n":{{n}},"pad":"{{pad}}"} } }""");
+            JsonElement cfm = await publisher.ReceiveJsonAsync();
+            Assert.Equal(n.ToString(), cfm.Raw("id"));
+            Assert.Equal(1, cfm.GetProperty("data").GetProperty("subscribers").GetInt32());
+            if (await PublisherYieldsAsync(server) > 0)
+            {
+                Assert.True(n >= 8, $"the publisher yielded after {n + 1} publishes, before 64 KiB could have queued");
+                break;
+            }
+        }
+    }
+
+    private static async Task<long> PublisherYieldsAsync(TestServer server)
+    {
+        (_, string metrics) = await HttpGet.GetAsync(server.HttpBase, "metrics");
+        const string Name = "connmsg_publisher_yields_total ";
+        int at = metrics.IndexOf("\n" + Name, StringComparison.Ordinal);
+        Assert.True(at >= 0, "/metrics has no " + Name.Trim());
+        int start = at + 1 + Name.Length;
+        return long.Parse(metrics.AsSpan(start, metrics.IndexOf('\n', start) - start));
+    }
+
     /// <summary>
     /// Publishes ~8 KiB Inds to a subscriber that reads nothing until a publish does not complete at once; returns its
     /// number, or -1 when none yielded. Every publish must reach the subscriber: it is cut only at MaxOutboundBytes.
@@ -79,6 +125,8 @@ public sealed class PublisherBackpressureTests
             Assert.True(await publish == 1, $"publish {n} no longer reached the stalled subscriber: it was cut before any publish yielded");
             if (pending)
             {
+                // At least this one: an earlier publish may have yielded and completed before IsCompleted was read.
+                Assert.True(await PublisherYieldsAsync(server) >= 1, "a publish returned pending but no yield was counted");
                 return n;
             }
         }
