@@ -11,7 +11,7 @@ namespace ConnMsg.Load.Scenarios;
 /// <summary>
 /// <c>soak</c>: a steady mix for a long window — paced echo requests on C connections, a publisher at a fixed
 /// rate to M subscribers, and connection churn — reporting how latency, throughput and server memory drift
-/// between the first and the last tenth of the window.
+/// between the first and the last tenth of the window, and how the server's memory still moves in its second half.
 /// </summary>
 public sealed class SoakScenario : Scenario
 {
@@ -146,6 +146,11 @@ public sealed class SoakScenario : Scenario
                 result.Add("rss_first_mb", "Server RSS, first tenth", rssFirst, "MiB");
                 result.Add("rss_last_mb", "Server RSS, last tenth", rssLast, "MiB");
                 result.Add("rss_drift_mb_per_min", "Server RSS drift", (rssLast - rssFirst) / Math.Max(1, t.Count - tenth) * 60, "MiB/min");
+
+                // The drift above includes the heap settling after the warm-up (it grows for a minute or two, then
+                // stays); a leak keeps climbing, so the slope over the second half tells the two apart.
+                result.Add("rss_slope_second_half_mb_per_min", "Server RSS slope, second half (least squares)",
+                    RssSlopePerMinute(t.Skip(t.Count / 2).ToList()), "MiB/min");
             }
         }
 
@@ -154,6 +159,25 @@ public sealed class SoakScenario : Scenario
         result.Add("lost", "Lost Inds", _subscribers.Sum(s => s.Lost), "");
         result.Add("out_of_order", "Out-of-order Inds", _subscribers.Sum(s => s.OutOfOrder), "");
         result.Add("churned", "Connections churned", Interlocked.Read(ref _churned), "");
+    }
+
+    /// <summary>
+    /// Least-squares slope of the server's RSS over <paramref name="points"/>, in MiB per minute; NaN with fewer than
+    /// two seconds that carry a reading.
+    /// </summary>
+    public static double RssSlopePerMinute(IReadOnlyList<TimelinePoint> points)
+    {
+        var readings = points.Where(p => double.IsFinite(p.ServerRssMb)).ToList();
+        if (readings.Count < 2)
+        {
+            return double.NaN;
+        }
+
+        double meanSecond = readings.Average(p => p.Second);
+        double meanRss = readings.Average(p => p.ServerRssMb);
+        double covariance = readings.Sum(p => (p.Second - meanSecond) * (p.ServerRssMb - meanRss));
+        double variance = readings.Sum(p => (p.Second - meanSecond) * (p.Second - meanSecond));
+        return variance == 0 ? double.NaN : covariance / variance * 60;
     }
 
     private static double Median(IEnumerable<double> values)

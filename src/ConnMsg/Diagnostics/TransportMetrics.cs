@@ -66,6 +66,7 @@ public sealed class TransportMetrics
 
     /// <summary>Counts a publisher held back by the fan-out flow control: at most once per read batch or application publish.</summary>
     internal void PublisherYield() => Interlocked.Increment(ref _publisherYields);
+
     internal void AbnormalClosure() => Interlocked.Increment(ref _abnormalClosures);
 
     internal void FramesIn(int frames, long bytes)
