@@ -9,8 +9,9 @@ namespace ConnMsg.Messaging;
 /// subscribers' writes keep up. When a publish queues behind a subscriber whose pending writes already hold more than
 /// <see cref="ConnMsgOptions.PublisherYieldBytes"/>, the task completes only after the writes already waiting on the
 /// thread pool have had a turn: a publisher that awaits each publish is held to the rate its subscribers are written
-/// at, instead of outrunning prompt subscribers on a busy machine until they are closed as slow consumers. Called from a request handler, the
-/// publish joins the read batch of the handler's connection, which holds that connection's reads back instead.
+/// at, instead of outrunning prompt subscribers on a busy machine until they are closed as slow consumers. Called from a
+/// request handler, the publish joins the read batch of the handler's connection, which holds that connection's reads
+/// back instead.
 /// </remarks>
 public interface IIndPublisher
 {

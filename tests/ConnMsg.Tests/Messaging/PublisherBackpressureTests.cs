@@ -58,7 +58,6 @@ public sealed class PublisherBackpressureTests
     [Fact]
     public async Task APublishingClientIsReadNoFurtherUntilTheDrainsRanOnceASubscriberFallsBehind()
     {
-        string pad = new('x', 8 * 1024);
         await using TestServer server = await TestServer.StartAsync(o =>
         {
             o.MaxMessageSize = 16 * 1024;
@@ -66,9 +65,7 @@ public sealed class PublisherBackpressureTests
             o.PublisherYieldBytes = 64 * 1024;
             o.CloseTimeout = TimeSpan.FromSeconds(15);
         });
-        using RawWsClient stalled = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 4096);
-        await stalled.SendTextAsync("""{"type":"req","id":1,"op":"$subscribe","data":{"topic":"stalled"}}""");
-        await Eventually.TrueAsync(() => server.Server.SubscriberCount("stalled") == 1, "the subscription is live");
+        using RawWsClient stalled = await SubscribeStalledAsync(server);
         await using WsClient publisher = await WsClient.ConnectAsync(server.WebSocketUri);
 
         // One publish per read, each answered before the next: the read loop that handled the publish which queued past
@@ -76,7 +73,7 @@ public sealed class PublisherBackpressureTests
         for (int n = 0; ; n++)
         {
             Assert.True(n < 400, "400 publishes of 8 KiB queued behind the stalled subscriber and its publisher never yielded");
-            await publisher.SendAsync($$"""{"type":"req","id":{{n}},"op":"publish","data":{"topic":"stalled","data":{"n":{{n}},"pad":"{{pad}}"} } }""");
+            await publisher.SendAsync($$"""{"type":"req","id":{{n}},"op":"publish","data":{"topic":"stalled","data":{"n":{{n}},"pad":"{{Pad}}"} } }""");
             JsonElement cfm = await publisher.ReceiveJsonAsync();
             Assert.Equal(n.ToString(), cfm.Raw("id"));
             Assert.Equal(1, cfm.GetProperty("data").GetProperty("subscribers").GetInt32());
@@ -86,6 +83,15 @@ public sealed class PublisherBackpressureTests
                 break;
             }
         }
+    }
+
+    /// <summary>A subscriber to <c>stalled</c> that reads nothing after its subscribe, with a small receive buffer so the sockets fill soon.</summary>
+    private static async Task<RawWsClient> SubscribeStalledAsync(TestServer server)
+    {
+        RawWsClient stalled = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 4096);
+        await stalled.SendTextAsync("""{"type":"req","id":1,"op":"$subscribe","data":{"topic":"stalled"}}""");
+        await Eventually.TrueAsync(() => server.Server.SubscriberCount("stalled") == 1, "the subscription is live");
+        return stalled;
     }
 
     private static async Task<long> PublisherYieldsAsync(TestServer server)
@@ -110,9 +116,7 @@ public sealed class PublisherBackpressureTests
             o.PublisherYieldBytes = yieldBytes;
             o.CloseTimeout = TimeSpan.FromSeconds(15);
         });
-        using RawWsClient stalled = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 4096);
-        await stalled.SendTextAsync("""{"type":"req","id":1,"op":"$subscribe","data":{"topic":"stalled"}}""");
-        await Eventually.TrueAsync(() => server.Server.SubscriberCount("stalled") == 1, "the subscription is live");
+        using RawWsClient stalled = await SubscribeStalledAsync(server);
         IIndPublisher publisher = HistoryTests.Publisher(server);
 
         // Once the sockets are full the stalled subscriber's drain waits in a flush, and what is published queues behind it.
