@@ -67,6 +67,9 @@ public sealed class TransportMetrics
     /// <summary>Counts a publisher held back by the fan-out flow control: at most once per read batch or application publish.</summary>
     internal void PublisherYield() => Interlocked.Increment(ref _publisherYields);
 
+    /// <summary>Publishers held back so far (<c>connmsg.publisher.yields</c>).</summary>
+    internal long PublisherYields => Interlocked.Read(ref _publisherYields);
+
     internal void AbnormalClosure() => Interlocked.Increment(ref _abnormalClosures);
 
     internal void FramesIn(int frames, long bytes)

@@ -71,6 +71,9 @@ internal sealed partial class WebSocketConnection
     /// <summary>When the current read batch came in (<see cref="Environment.TickCount64"/>); valid while <see cref="InReadBatch"/>.</summary>
     internal long BatchTickMs => _lastReceiveMs;
 
+    /// <summary>Bytes queued and not yet handed to the transport's output: what the fan-out flow control compares with its threshold.</summary>
+    internal long QueuedBytes => _queue.QueuedBytes;
+
     /// <summary>Options in force.</summary>
     public ConnMsgOptions Options => _options;
 
