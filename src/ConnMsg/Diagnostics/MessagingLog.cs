@@ -25,4 +25,7 @@ internal static partial class MessagingLog
 
     [LoggerMessage(2007, LogLevel.Debug, "Request {Op} on connection {ConnectionId}")]
     public static partial void Request(ILogger logger, string op, string connectionId);
+
+    [LoggerMessage(2008, LogLevel.Error, "Finishing a {Op} request failed on connection {ConnectionId}; the connection was aborted")]
+    public static partial void FinishFailed(ILogger logger, string op, string connectionId, Exception exception);
 }

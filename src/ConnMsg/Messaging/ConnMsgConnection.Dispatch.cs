@@ -182,16 +182,29 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
     /// </summary>
     internal void FinishHandler(ConnMsgRequest request, Exception? fault)
     {
+        // Taken first: a failure part-way through Complete may have recycled the request already.
+        string op = request.Handler!.Name;
         try
         {
+#if DEBUG
+            BeforeFinishHandler?.Invoke();
+#endif
             Complete(request, fault, tracked: true);
         }
         catch (Exception ex)
         {
             Abort();
-            MessagingLog.CallbackFailed(_app.Logger, Id, ex);
+            MessagingLog.FinishFailed(_app.Logger, op, Id, ex);
         }
     }
+
+#if DEBUG
+    /// <summary>
+    /// Test seam (Debug builds only, so a request pays nothing for it in Release): runs first in
+    /// <see cref="FinishHandler"/>, so a test can make finishing a request fail.
+    /// </summary>
+    internal Action? BeforeFinishHandler;
+#endif
 
     /// <summary>Answers what the handler left unanswered, records metrics, and recycles the request.</summary>
     private void Complete(ConnMsgRequest request, Exception? fault, bool tracked)

@@ -14,6 +14,7 @@ namespace ConnMsg.Tests.Messaging;
 public sealed class AsyncHandlerCompletionTests
 {
     private const int HandlerFailedEvent = 2003;
+    private const int FinishFailedEvent = 2008;
 
     [Fact]
     public async Task AHandlerTaskFailedFromOutsideTheConnectionIsRejectedInternalAndLoggedInTheConnectionsScope()
@@ -83,4 +84,38 @@ public sealed class AsyncHandlerCompletionTests
         // The connection goes on.
         Assert.Equal("cfm", (await client.RequestAsync("""{"type":"req","id":2,"op":"echo","data":2}""")).Type());
     }
+
+#if DEBUG
+    [Fact]
+    public async Task AFailureWhileFinishingAnAsynchronousRequestAbortsOnlyThatConnectionAndIsLoggedAsSuch()
+    {
+        var recorder = new ScopedLogRecorder();
+        var work = new TaskCompletionSource();
+        var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(configure: c =>
+        {
+            c.Services.AddSingleton<ILoggerProvider>(recorder);
+            c.MapRequest("work.outside", request =>
+            {
+                // ConnMsg's own finishing of the request fails (a Debug-only seam), not the handler.
+                request.Connection.BeforeFinishHandler = () => throw new InvalidOperationException("finish failed");
+                started.TrySetResult(request.Connection.Id);
+                return new ValueTask(work.Task);
+            });
+        });
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await using WsClient bystander = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync("""{"type":"req","id":1,"op":"work.outside"}""");
+        string connectionId = await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        work.SetResult();
+
+        ScopedLogRecorder.Entry failure = await recorder.FirstAsync(FinishFailedEvent).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("Finishing a work.outside request failed on connection " + connectionId, failure.Message);
+        Assert.DoesNotContain(recorder.Entries, e => e.EventId is HandlerFailedEvent or 2005);
+        // Nothing can be promised about a request whose finishing failed half-way: the connection is dropped, no answer.
+        await Assert.ThrowsAsync<System.Net.WebSockets.WebSocketException>(() => client.ReceiveAsync());
+        Assert.Equal("cfm", (await bystander.RequestAsync("""{"type":"req","id":1,"op":"echo","data":1}""")).Type());
+    }
+#endif
 }
