@@ -24,15 +24,7 @@ public sealed class AsyncHandlerCompletionTests
         // thread outside any connection's logging scope.
         var work = new TaskCompletionSource();
         var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestServer server = await TestServer.StartAsync(configure: c =>
-        {
-            c.Services.AddSingleton<ILoggerProvider>(recorder);
-            c.MapRequest("work.outside", request =>
-            {
-                started.TrySetResult(request.Connection.Id);
-                return new ValueTask(work.Task);
-            });
-        });
+        await using TestServer server = await StartWithOutsideWorkAsync(recorder, work, started);
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
 
         await client.SendAsync("""{"type":"req","id":1,"op":"work.outside"}""");
@@ -92,17 +84,9 @@ public sealed class AsyncHandlerCompletionTests
         var recorder = new ScopedLogRecorder();
         var work = new TaskCompletionSource();
         var started = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using TestServer server = await TestServer.StartAsync(configure: c =>
-        {
-            c.Services.AddSingleton<ILoggerProvider>(recorder);
-            c.MapRequest("work.outside", request =>
-            {
-                // ConnMsg's own finishing of the request fails (a Debug-only seam), not the handler.
-                request.Connection.BeforeFinishHandler = () => throw new InvalidOperationException("finish failed");
-                started.TrySetResult(request.Connection.Id);
-                return new ValueTask(work.Task);
-            });
-        });
+        // ConnMsg's own finishing of the request fails (a Debug-only seam), not the handler.
+        await using TestServer server = await StartWithOutsideWorkAsync(recorder, work, started,
+            request => request.Connection.BeforeFinishHandler = () => throw new InvalidOperationException("finish failed"));
         await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
         await using WsClient bystander = await WsClient.ConnectAsync(server.WebSocketUri);
 
@@ -118,4 +102,21 @@ public sealed class AsyncHandlerCompletionTests
         Assert.Equal("cfm", (await bystander.RequestAsync("""{"type":"req","id":1,"op":"echo","data":1}""")).Type());
     }
 #endif
+
+    /// <summary>
+    /// A server logging to <paramref name="recorder"/> whose <c>work.outside</c> handler returns <paramref name="work"/>'s
+    /// task, for the test to end from its own thread, and reports the connection's id through <paramref name="started"/>.
+    /// </summary>
+    private static Task<TestServer> StartWithOutsideWorkAsync(ScopedLogRecorder recorder, TaskCompletionSource work,
+        TaskCompletionSource<string> started, Action<ConnMsgRequest>? onStart = null) =>
+        TestServer.StartAsync(configure: c =>
+        {
+            c.Services.AddSingleton<ILoggerProvider>(recorder);
+            c.MapRequest("work.outside", request =>
+            {
+                onStart?.Invoke(request);
+                started.TrySetResult(request.Connection.Id);
+                return new ValueTask(work.Task);
+            });
+        });
 }
