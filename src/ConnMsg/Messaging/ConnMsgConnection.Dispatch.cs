@@ -200,7 +200,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
 #if DEBUG
     /// <summary>
-    /// Test seam (Debug builds only, so a request pays nothing for it in Release): runs first in
+    /// Test seam (Debug builds only, so a connection carries no such field in Release): runs first in
     /// <see cref="FinishHandler"/>, so a test can make finishing a request fail.
     /// </summary>
     internal Action? BeforeFinishHandler;
