@@ -40,7 +40,7 @@ public sealed class TransportMetrics
         meter.CreateObservableCounter("connmsg.closes.sent", () => Snapshot(_closesSent, "code", CodeLabel), description: "Close frames sent, by code");
         meter.CreateObservableCounter("connmsg.closes.received", () => Snapshot(_closesReceived, "code", ReceivedCodeLabel), description: "Close frames received, by code");
         meter.CreateObservableCounter("connmsg.slow_consumer.closes", () => Interlocked.Read(ref _slowConsumerCloses));
-        meter.CreateObservableCounter("connmsg.publisher.yields", () => Interlocked.Read(ref _publisherYields),
+        meter.CreateObservableCounter("connmsg.publisher.yields", () => PublisherYields,
             description: "Times a publisher was held back because a subscriber's queue held more than PublisherYieldBytes");
     }
 
@@ -133,6 +133,6 @@ public sealed class TransportMetrics
         w.LabelledCounter("connmsg_closes_received_total", "Close frames received, by code (none: an empty close frame).", "code", _closesReceived.Select(p => (ReceivedCodeLabel(p.Key), Interlocked.Read(ref p.Value.Value))));
         w.Counter("connmsg_abnormal_closures_total", "Connections that ended without a close frame from the peer.", Interlocked.Read(ref _abnormalClosures));
         w.Counter("connmsg_slow_consumer_closes_total", "Connections closed with 1013 because their outbound queue overflowed.", Interlocked.Read(ref _slowConsumerCloses));
-        w.Counter("connmsg_publisher_yields_total", "Times a publisher was held back because a subscriber's queue held more than PublisherYieldBytes.", Interlocked.Read(ref _publisherYields));
+        w.Counter("connmsg_publisher_yields_total", "Times a publisher was held back because a subscriber's queue held more than PublisherYieldBytes.", PublisherYields);
     }
 }
