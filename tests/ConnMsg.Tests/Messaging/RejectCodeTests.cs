@@ -80,6 +80,24 @@ public sealed class RejectCodeTests
         Assert.Equal("2", reused.Raw("data"));
     }
 
+    [Theory]
+    [InlineData("""{"type":"req","id":5,"op":"$ping"}""")]
+    [InlineData("""{"type":"req","id":5,"op":"$subscribe","data":{"topic":"dup.reserved"}}""")]
+    [InlineData("""{"type":"req","id":5,"op":"$unsubscribe","data":{"topic":"dup.reserved"}}""")]
+    public async Task AReservedOpWithTheIdOfARequestInFlightIsADuplicateToo(string reserved)
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":5,"op":"sleep","data":{"ms":1000}}""");
+        await client.SendAsync(reserved);
+
+        JsonElement duplicate = await client.ReceiveJsonAsync();
+        duplicate.AssertRej("duplicate_id", "5");
+        JsonElement sleep = await client.ReceiveJsonAsync();
+        Assert.Equal("cfm", sleep.Type());
+        Assert.Equal("5", sleep.Raw("id"));
+    }
+
     [Fact]
     public async Task AnAnsweredRequestIsNoLongerInFlightWhileItsHandlerStillRuns()
     {
