@@ -161,6 +161,7 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         }
 
         // The handler went asynchronous: it and the in-flight table each hold the request until they let go.
+        Volatile.Write(ref request.Tracked, true);
         request.SetReferences(2);
         _app.Metrics.InFlightChanged(+1);
         _inFlight.Add(request);
@@ -168,9 +169,26 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         // An answer given on another thread before the table had the request found nothing to take out of it. The
         // fence pairs with the one in TryMarkAnswered: either that answer sees the entry, or this sees the answer.
         Interlocked.MemoryBarrier();
-        if (request.IsAnswered && _inFlight.Remove(request))
+        if (request.IsAnswered)
         {
-            request.LeftTableOnAnswer = true;
+            if (_inFlight.Remove(request))
+            {
+                request.LeftTableOnAnswer = true;
+            }
+
+            // Answered before the handler went asynchronous (or on another thread meanwhile): the answer is queued
+            // already, so its latency ends now, not when the handler does.
+            if (request.Outcome is { } outcome && request.TryMarkCounted())
+            {
+                if (_transport.InReadBatch)
+                {
+                    CountInBatch(handler, outcome);
+                }
+                else
+                {
+                    CountCompleted(handler, outcome, Stopwatch.GetElapsedTime(request.StartTimestamp));
+                }
+            }
         }
 
         request.AwaitHandler(pending);
@@ -190,6 +208,9 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             BeforeFinishHandler?.Invoke();
 #endif
             Complete(request, fault, tracked: true);
+#if DEBUG
+            AfterFinishHandler?.Invoke();
+#endif
         }
         catch (Exception ex)
         {
@@ -204,6 +225,9 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
     /// <see cref="FinishHandler"/>, so a test can make finishing a request fail.
     /// </summary>
     internal Action? BeforeFinishHandler;
+
+    /// <summary>Test seam (Debug builds only): runs once <see cref="FinishHandler"/> has finished the request.</summary>
+    internal Action? AfterFinishHandler;
 #endif
 
     /// <summary>Answers what the handler left unanswered, records metrics, and recycles the request.</summary>
@@ -230,7 +254,16 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             request.Reject(RejectCodes.Internal, "the handler did not answer");
         }
 
-        if (!tracked && _transport.InReadBatch)
+        if (tracked)
+        {
+            // Its answer counted it, unless it raced the handler going asynchronous; a request abandoned by the close
+            // has no outcome and is not counted at all: it was never answered.
+            if (request.Outcome is { } outcome && request.TryMarkCounted())
+            {
+                CountCompleted(handler, outcome, Stopwatch.GetElapsedTime(request.StartTimestamp));
+            }
+        }
+        else if (_transport.InReadBatch)
         {
             CountInBatch(handler, request.Outcome);
         }
@@ -310,6 +343,15 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
         AddOpCounts(_batchCounts.Handler!, confirmed: _batchCounts.Confirmed, rejected: _batchCounts.Rejected);
         _batchCounts = default;
         _app.Metrics.RequestsCompleted(elapsed, completed);
+    }
+
+    /// <summary>Records the outcome and latency of an asynchronous request as its answer is queued, once.</summary>
+    internal void CountAnswer(ConnMsgRequest request)
+    {
+        if (request.Outcome is { } outcome && request.TryMarkCounted())
+        {
+            CountCompleted(request.Handler!, outcome, Stopwatch.GetElapsedTime(request.StartTimestamp));
+        }
     }
 
     private void CountCompleted(OpHandler handler, string? outcome, TimeSpan elapsed)
@@ -450,6 +492,8 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
             // Answer now; the handler is cancelled and its late answer, if any, is dropped (answered exactly once).
             if (request.TryMarkAnswered())
             {
+                request.Outcome = RejectCodes.Timeout;
+                CountAnswer(request);
                 Send(MessageWriter.Rej(request.RawId, RejectCodes.Timeout, "the handler did not finish in time"));
                 _app.Metrics.TimedOut();
             }

@@ -30,6 +30,14 @@ public sealed class ConnMsgRequest
     /// <summary>Its answer took it out of the in-flight table; the handler's completion counts it out of the gauge.</summary>
     internal bool LeftTableOnAnswer;
 
+    /// <summary>
+    /// Its handler went asynchronous: the answer, whenever and wherever it is given, records the request's outcome and
+    /// latency itself (<see cref="TryMarkCounted"/> keeps that to once).
+    /// </summary>
+    internal bool Tracked;
+
+    private int _counted;
+
     /// <summary>The connection the request came on.</summary>
     public ConnMsgConnection Connection => Owner ?? throw new InvalidOperationException("The request is no longer live.");
 
@@ -84,6 +92,8 @@ public sealed class ConnMsgRequest
         _answered = 0;
         Outcome = null;
         LeftTableOnAnswer = false;
+        Tracked = false;
+        _counted = 0;
         int needed = rawId.Length + data.Length;
         if (_buffer.Length < needed)
         {
@@ -186,6 +196,11 @@ public sealed class ConnMsgRequest
         }
 
         owner.OnAnswered(this);
+        if (Volatile.Read(ref Tracked))
+        {
+            owner.CountAnswer(this);
+        }
+
         owner.Send(frame);
     }
 
@@ -258,6 +273,9 @@ public sealed class ConnMsgRequest
     internal bool ReleaseReference() => Interlocked.Decrement(ref _references) == 0;
 
     internal bool TryMarkAnswered() => Interlocked.Exchange(ref _answered, 1) == 0;
+
+    /// <summary>True for the one caller that records this request's answer in the metrics.</summary>
+    internal bool TryMarkCounted() => Interlocked.Exchange(ref _counted, 1) == 0;
 
     internal void Cancel()
     {

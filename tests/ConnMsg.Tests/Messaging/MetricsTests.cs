@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
 
@@ -113,4 +114,94 @@ public sealed class MetricsTests
         Assert.All(expected, line => Assert.Contains(line, metrics));
         Assert.Equal(expected.Length, metrics.Split('\n').Count(line => line.StartsWith("connmsg_closes_received_total{", StringComparison.Ordinal)));
     }
+#if DEBUG
+    [Fact]
+    public async Task ATimeoutIsCountedOnceAsARejectionOfItsOp()
+    {
+        var handlerDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource();
+        await using TestServer server = await TestServer.StartAsync(
+            options: o => o.RequestTimeout = TimeSpan.FromMilliseconds(200),
+            configure: c => c.MapRequest("work.stuck", request =>
+            {
+                request.Connection.AfterFinishHandler = () => handlerDone.TrySetResult();
+                return new ValueTask(release.Task); // ignores its cancellation: it ends when the test says
+            }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        JsonElement answer = await client.RequestAsync("""{"type":"req","id":1,"op":"work.stuck"}""");
+        answer.AssertRej("timeout", "1");
+        release.SetResult();
+        await handlerDone.Task.Within("the timed-out handler to be finished");
+
+        string metrics = (await HttpGet.GetAsync(server.HttpBase, "metrics")).Body;
+        Assert.Contains("connmsg_requests_total{op=\"work.stuck\",outcome=\"rej\"} 1\n", metrics);
+        Assert.Contains("connmsg_requests_total{op=\"work.stuck\",outcome=\"cfm\"} 0\n", metrics);
+        Assert.Contains("connmsg_timeouts_total 1\n", metrics);
+        Assert.Contains("connmsg_request_duration_seconds_count 1\n", metrics);
+    }
+
+    [Fact]
+    public async Task ARequestAbandonedByItsConnectionIsNotCountedAsAnswered()
+    {
+        var handlerDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(configure: c => c.MapRequest("work.forever", async request =>
+        {
+            request.Connection.AfterFinishHandler = () => handlerDone.TrySetResult();
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, request.Aborted);
+        }));
+        WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":1,"op":"work.forever"}""");
+        await started.Task.Within("the handler to start");
+        await client.DisposeAsync();
+        await handlerDone.Task.Within("the abandoned handler to be finished");
+
+        string metrics = (await HttpGet.GetAsync(server.HttpBase, "metrics")).Body;
+        Assert.Contains("connmsg_requests_total{op=\"work.forever\",outcome=\"cfm\"} 0\n", metrics);
+        Assert.Contains("connmsg_requests_total{op=\"work.forever\",outcome=\"rej\"} 0\n", metrics);
+        Assert.Contains("connmsg_request_duration_seconds_count 0\n", metrics);
+        Assert.Contains("connmsg_requests_in_flight 0\n", metrics);
+    }
+
+    [Fact]
+    public async Task LatencyEndsWhenTheAnswerIsQueuedNotWhenTheHandlerReturns()
+    {
+        var finished = new CountdownEvent(2);
+        TimeSpan workAfterAnswer = TimeSpan.FromSeconds(1.5);
+        await using TestServer server = await TestServer.StartAsync(configure: c => c
+            // Answers before going asynchronous, then works on
+            .MapRequest("work.answer-first", async request =>
+            {
+                request.Connection.AfterFinishHandler = () => finished.Signal();
+                request.Confirm();
+                await Task.Delay(workAfterAnswer);
+            })
+            // Goes asynchronous, answers, then works on
+            .MapRequest("work.answer-later", async request =>
+            {
+                request.Connection.AfterFinishHandler = () => finished.Signal();
+                await Task.Yield();
+                request.Confirm();
+                await Task.Delay(workAfterAnswer);
+            }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        Assert.Equal("cfm", (await client.RequestAsync("""{"type":"req","id":1,"op":"work.answer-first"}""")).Type());
+        Assert.Equal("cfm", (await client.RequestAsync("""{"type":"req","id":2,"op":"work.answer-later"}""")).Type());
+        Assert.True(finished.Wait(TimeSpan.FromSeconds(10)), "the handlers did not finish");
+
+        Assert.Equal(2, ReadMetric(server, "connmsg_request_duration_seconds_count"));
+        double sum = ReadMetric(server, "connmsg_request_duration_seconds_sum");
+        Assert.True(sum < workAfterAnswer.TotalSeconds, $"the two requests took {sum} s in the latency histogram, though their answers were queued before the handlers' {workAfterAnswer.TotalSeconds} s of further work");
+    }
+
+    private static double ReadMetric(TestServer server, string name)
+    {
+        string metrics = HttpGet.GetAsync(server.HttpBase, "metrics").GetAwaiter().GetResult().Body;
+        string line = metrics.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+#endif
 }
