@@ -141,15 +141,21 @@ internal sealed class DeferredDrains
 
         public void Execute()
         {
-            int count = Count;
-            for (int i = 0; i < count; i++)
+            int last = Count - 1;
+            for (int i = 0; i < last; i++)
             {
                 WebSocketConnection connection = Connections[i];
                 Connections[i] = null!;
                 connection.RunOwnedDrain();
             }
 
+            // Back to the pool before the last drain, not after it: a publisher that has seen every delivery (the
+            // fan-out benchmark waits for exactly that) would otherwise rent while this chunk was still out, and the
+            // pool would grow by one chunk each time it lost that race.
+            WebSocketConnection lastConnection = Connections[last];
+            Connections[last] = null!;
             s_chunks.Return(this);
+            lastConnection.RunOwnedDrain();
         }
     }
 }
