@@ -189,13 +189,34 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
         _drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _allClosed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _draining = true;
+        // A request that got past the draining check before it was set is being dispatched by a read batch in progress
+        // now, and is not yet in the in-flight count: its handler may even run synchronously for a while before it
+        // goes asynchronous. The barrier makes every batch that starts from here see the flag, so once each
+        // connection has been seen outside a batch, nothing more can join the count, and the count tells the rest.
+        // (Process-wide, so that the read loops need no fence of their own on every batch.)
+        Interlocked.MemoryBarrierProcessWide();
         MessagingLog.Draining(Logger, _connections.Count, Metrics.InFlight);
-        OnRequestDrained();
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Options.DrainTimeout);
         try
         {
-            await _drained.Task.WaitAsync(Options.DrainTimeout, cancellationToken).ConfigureAwait(false);
+            foreach (ConnMsgConnection connection in _connections.Values)
+            {
+                while (connection.IsDispatching)
+                {
+#if DEBUG
+                    DrainWaitsForDispatch?.Invoke();
+#endif
+                    // Only a handler that blocks its read loop keeps a batch open for long; polling costs nothing
+                    // on the read loops' side, and this runs once, at shutdown.
+                    await Task.Delay(1, deadline.Token).ConfigureAwait(false);
+                }
+            }
+
+            OnRequestDrained();
+            await _drained.Task.WaitAsync(deadline.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
             // Drain period over: what is still running is cut off by the close below.
         }
@@ -223,6 +244,11 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
         }
     }
 
+#if DEBUG
+    /// <summary>Test seam (Debug builds only): runs while the drain waits for a read batch that is dispatching.</summary>
+    internal Action? DrainWaitsForDispatch;
+
+#endif
     /// <summary>Aborts every connection at once (tests and operators use it to simulate a network failure).</summary>
     public void AbortAll()
     {

@@ -15,6 +15,9 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
     /// <summary>Requests of this connection whose handlers are still running asynchronously.</summary>
     public int InFlightCount => _inFlight.Count;
 
+    /// <summary>Whether the read loop is dispatching a batch of messages right now (requests in it may not be counted yet).</summary>
+    internal bool IsDispatching => _transport.IsReadBatchOpen;
+
     void IWebSocketSession.OnTextMessage(in ReadOnlySequence<byte> message)
     {
         if (message.IsSingleSegment)

@@ -65,6 +65,9 @@ internal sealed partial class WebSocketConnection
     /// </summary>
     internal bool InReadBatch => _inReadBatch != 0;
 
+    /// <summary>Whether the read loop is inside a batch now, read from any thread (a shutdown drain waits for it).</summary>
+    internal bool IsReadBatchOpen => Volatile.Read(ref _inReadBatch) != 0;
+
     /// <summary>When the current read batch came in (<see cref="Stopwatch.GetTimestamp"/>); valid while <see cref="InReadBatch"/>.</summary>
     internal long BatchTimestamp => _batchTimestamp;
 

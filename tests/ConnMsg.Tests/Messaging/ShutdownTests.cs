@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.WebSockets;
 using System.Text.Json;
+using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using ConnMsg.Tests.Messaging.Support;
 
 namespace ConnMsg.Tests.Messaging;
@@ -85,6 +87,52 @@ public sealed class ShutdownTests
             cleanUp.TrySetResult();
         }
     }
+
+#if DEBUG
+    [Fact]
+    public async Task ADrainWaitsForARequestWhoseHandlerBlocksItsReadLoopWhenTheDrainStarts()
+    {
+        // The handler runs synchronously on the read loop (blocking it) before it goes asynchronous: the request is
+        // not in the in-flight count yet when the drain starts, but it was accepted, so it must still be answered.
+        var blocking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var unblock = new ManualResetEventSlim();
+        await using TestServer server = await TestServer.StartAsync(
+            o => o.DrainTimeout = TimeSpan.FromSeconds(20),
+            c => c.MapRequest("blocks.then.awaits", async request =>
+            {
+                blocking.TrySetResult();
+                unblock.Wait(TimeSpan.FromSeconds(20));
+                await Task.Yield();
+                request.Confirm("1"u8);
+            }));
+        var application = server.App.Services.GetRequiredService<ConnMsgApplication>();
+        var drainWaits = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        application.DrainWaitsForDispatch = () => drainWaits.TrySetResult();
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await using WsClient idle = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":1,"op":"blocks.then.awaits"}""");
+        await blocking.Task.Within("the handler to block its read loop");
+
+        Task stopping = server.App.StopAsync();
+        try
+        {
+            // Either the drain waits for the blocked batch, or (the bug) it has already closed every connection.
+            Task<int?> idleClosed = idle.ReceiveCloseAndReplyAsync(TimeSpan.FromSeconds(20));
+            await Task.WhenAny(drainWaits.Task, idleClosed).Within("the drain to wait or to close");
+            unblock.Set();
+
+            JsonElement answer = await client.ReceiveJsonAsync();
+            Assert.Equal("cfm", answer.Type());
+            Assert.Equal(1001, await client.ReceiveCloseAndReplyAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(1001, await idleClosed);
+            await stopping.Within("the server to stop", TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            unblock.Set();
+        }
+    }
+#endif
 
     private static async Task GracefulShutdownAsync(Func<TestServer, Task> stop)
     {
