@@ -31,6 +31,8 @@ public sealed partial class ConnMsgConnection
             throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
         }
 
+        // A request its caller has already given up on is not sent: the client would act on it for nothing.
+        cancellationToken.ThrowIfCancellationRequested();
         long id = Interlocked.Increment(ref _nextOutboundId);
         var answer = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         _outbound[id] = answer;

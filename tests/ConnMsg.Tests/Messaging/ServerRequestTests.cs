@@ -123,4 +123,31 @@ public sealed class ServerRequestTests(DemoServerFixture fixture) : IClassFixtur
         Assert.Equal("1", answer.Raw("id"));
         Assert.Equal("cfm", answer.Type());
     }
+    [Fact]
+    public async Task AServerRequestWhoseTokenIsAlreadyCancelledIsNeverSent()
+    {
+        await using TestServer server = await TestServer.StartAsync(configure: c => c.MapRequest("ask.given-up", async request =>
+        {
+            using var givenUp = new CancellationTokenSource();
+            givenUp.Cancel();
+            try
+            {
+                await request.Connection.RequestAsync("client.confirm", default, givenUp.Token);
+                request.Reject("unexpected", "the request was sent");
+            }
+            catch (OperationCanceledException)
+            {
+                await request.Connection.SendIndAsync("after.cancel", "1"u8.ToArray());
+                request.Confirm();
+            }
+        }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":1,"op":"ask.given-up"}""");
+
+        // Nothing comes before the Ind the handler sends once its request was refused.
+        JsonElement first = await client.ReceiveJsonAsync();
+        Assert.Equal("ind", first.Type());
+        Assert.Equal("after.cancel", first.Str("topic"));
+        Assert.Equal("cfm", (await client.ReceiveJsonAsync()).Type());
+    }
 }
