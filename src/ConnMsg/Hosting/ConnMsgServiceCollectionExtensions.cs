@@ -35,9 +35,17 @@ public static class ConnMsgServiceCollectionExtensions
             }
         });
 
-        var settings = new ConnMsgEndpointSettings();
+        // Called again (a library and its host both adding ConnMsg), it must extend the first registration, not hand
+        // back a builder whose handlers the server never sees.
+        ConnMsgEndpointSettings? settings = services.LastOrDefault(d => d.ServiceType == typeof(ConnMsgEndpointSettings))
+            ?.ImplementationInstance as ConnMsgEndpointSettings;
+        if (settings is null)
+        {
+            settings = new ConnMsgEndpointSettings();
+            services.AddSingleton(settings);
+        }
+
         services.AddMetrics();
-        services.TryAddSingleton(settings);
         services.TryAddSingleton(sp => new ConnMsgMeter(sp.GetRequiredService<IMeterFactory>().Create(MeterName)));
         services.TryAddSingleton(sp => new TransportMetrics(sp.GetRequiredService<ConnMsgMeter>().Meter));
         services.TryAddSingleton(sp => new MessagingMetrics(sp.GetRequiredService<ConnMsgMeter>().Meter));
