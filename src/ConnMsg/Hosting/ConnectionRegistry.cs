@@ -10,6 +10,7 @@ internal sealed class ConnectionRegistry : IDisposable
     private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
     private readonly Timer _timer;
     private readonly Messaging.ConnMsgApplication _application;
+    private int _ticking;
 
     public ConnectionRegistry(Microsoft.Extensions.Options.IOptions<ConnMsgOptions> options, Messaging.ConnMsgApplication application)
     {
@@ -27,13 +28,27 @@ internal sealed class ConnectionRegistry : IDisposable
 
     private void Tick()
     {
-        long now = Environment.TickCount64;
-        foreach (KeyValuePair<WebSocketConnection, byte> pair in _connections)
+        // A timer fires on schedule whether or not its last callback has returned; connections' ticks are not made to
+        // run twice at once (keep-alive and timeout state assume one ticker), so a late tick is skipped, not doubled.
+        if (Interlocked.Exchange(ref _ticking, 1) != 0)
         {
-            pair.Key.OnTick(now);
+            return;
         }
 
-        _application.Topics.Sweep(now);
+        try
+        {
+            long now = Environment.TickCount64;
+            foreach (KeyValuePair<WebSocketConnection, byte> pair in _connections)
+            {
+                pair.Key.OnTick(now);
+            }
+
+            _application.Topics.Sweep(now);
+        }
+        finally
+        {
+            Volatile.Write(ref _ticking, 0);
+        }
     }
 
     public void Dispose() => _timer.Dispose();

@@ -501,12 +501,26 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
                 _app.Metrics.TimedOut();
             }
 
-            request.Cancel();
             _app.Metrics.InFlightChanged(-1);
-            Recycle(request);
+            if (request.HasAbortedToken)
+            {
+                // Cancelling runs the handler's callbacks and continuations inline; here that would be on the one
+                // ticker every connection shares, so a slow one would hold up keep-alive and timeouts for all.
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Connection.CancelAndRecycle(s.Request), (Connection: this, Request: request), preferLocal: false);
+            }
+            else
+            {
+                CancelAndRecycle(request);
+            }
         }
 
         _app.OnRequestDrained();
+    }
+
+    private void CancelAndRecycle(ConnMsgRequest request)
+    {
+        request.Cancel();
+        Recycle(request); // the table's reference, which the timeout took over
     }
 
     async ValueTask IWebSocketSession.OnClosedAsync()

@@ -277,6 +277,9 @@ public sealed class ConnMsgRequest
     /// <summary>True for the one caller that records this request's answer in the metrics.</summary>
     internal bool TryMarkCounted() => Interlocked.Exchange(ref _counted, 1) == 0;
 
+    /// <summary>Whether the handler asked for <see cref="Aborted"/>, so that cancelling runs its callbacks.</summary>
+    internal bool HasAbortedToken => Volatile.Read(ref _cts) is not null;
+
     internal void Cancel()
     {
         _abortRequested = true;

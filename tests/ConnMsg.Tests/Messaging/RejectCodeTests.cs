@@ -294,4 +294,42 @@ public sealed class RejectCodeTests
         await client.SendAsync(request);
         return await client.ReceiveAsync();
     }
+    [Fact]
+    public async Task AHandlersSlowCancellationDoesNotHoldUpOtherConnectionsTimeouts()
+    {
+        using var release = new ManualResetEventSlim();
+        var cancelling = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(
+            options: o => o.RequestTimeout = TimeSpan.FromMilliseconds(200),
+            configure: c => c
+                .MapRequest("work.slow-cancel", request =>
+                {
+                    // A callback that takes its time to clean up once the request is given up.
+                    request.Aborted.Register(() =>
+                    {
+                        cancelling.TrySetResult();
+                        release.Wait(TimeSpan.FromSeconds(30));
+                    });
+                    return new ValueTask(Task.Delay(Timeout.Infinite, request.Aborted));
+                })
+                .MapRequest("work.stuck", _ => new ValueTask(new TaskCompletionSource().Task)));
+        try
+        {
+            await using WsClient slow = await WsClient.ConnectAsync(server.WebSocketUri);
+            await using WsClient other = await WsClient.ConnectAsync(server.WebSocketUri);
+
+            (await slow.RequestAsync("""{"type":"req","id":1,"op":"work.slow-cancel"}""")).AssertRej("timeout", "1");
+            await cancelling.Task.Within("the handler's cancellation callback to run");
+
+            // While that callback still runs, another connection's request times out on time.
+            JsonElement answer = await other.RequestAsync("""{"type":"req","id":2,"op":"work.stuck"}""").Within("the other request's timeout");
+            answer.AssertRej("timeout", "2");
+            // And keeps being answered.
+            Assert.Equal("cfm", (await slow.RequestAsync("""{"type":"req","id":3,"op":"echo","data":3}""")).Type());
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
 }
