@@ -104,10 +104,17 @@ public static class DemoService
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("topic"u8))
+            // A lone surrogate escape (valid JSON, but no text) would make ValueTextEquals and GetString throw: such a
+            // name is no member of ours, and such a topic is no topic.
+            if (JsonEscapes.HasLoneSurrogate(ref reader))
             {
                 reader.Read();
-                if (reader.TokenType != JsonTokenType.String)
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("topic"u8))
+            {
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.String || JsonEscapes.HasLoneSurrogate(ref reader))
                 {
                     return false;
                 }

@@ -81,7 +81,8 @@ public sealed partial class ConnMsgConnection
         else
         {
             string code = System.Text.Encoding.UTF8.GetString(json[envelope.Code]);
-            string? reason = envelope.Reason.End.Value == 0 ? null : JsonSerializer.Deserialize(json[envelope.Reason], MessagingJsonContext.Default.String);
+            // The reason is text for people (PROTOCOL §3): a lone surrogate in it is shown as U+FFFD, and the rej still answers.
+            string? reason = envelope.Reason.End.Value == 0 ? null : JsonEscapes.GetStringReplacingLoneSurrogates(json[envelope.Reason]);
             answer.TrySetException(new ConnMsgRejectException(code, reason));
         }
     }

@@ -59,7 +59,13 @@ internal static class EnvelopeReader
         bool seenType = false, seenOp = false, seenData = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("type"u8))
+            if (JsonEscapes.HasLoneSurrogate(ref reader))
+            {
+                // No member of ours has a name that is not text (ValueTextEquals would throw on it): an unknown member.
+                reader.Read();
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
                 if (seenType || reader.TokenType != JsonTokenType.String)
@@ -69,7 +75,8 @@ internal static class EnvelopeReader
                 }
                 else
                 {
-                    e.Kind = reader.ValueTextEquals("req"u8) ? MessageKind.Req
+                    e.Kind = JsonEscapes.HasLoneSurrogate(ref reader) ? MessageKind.None
+                        : reader.ValueTextEquals("req"u8) ? MessageKind.Req
                         : reader.ValueTextEquals("cfm"u8) ? MessageKind.Cfm
                         : reader.ValueTextEquals("rej"u8) ? MessageKind.Rej
                         : reader.ValueTextEquals("ind"u8) ? MessageKind.Ind
@@ -230,8 +237,9 @@ internal static class EnvelopeReader
             return true;
         }
 
-        // An escape is at most 6 bytes (\uXXXX) and no allowed character needs more than one.
-        if (reader.ValueSpan.Length > maxBytes * 6)
+        // An escape is at most 6 bytes (\uXXXX) and no allowed character needs more than one. A lone surrogate is no
+        // allowed character either, and CopyString would throw on it.
+        if (reader.ValueSpan.Length > maxBytes * 6 || JsonEscapes.IndexOfLoneSurrogate(reader.ValueSpan) >= 0)
         {
             return false;
         }
@@ -279,14 +287,14 @@ internal static class EnvelopeReader
             int characters;
             if (reader.ValueIsEscaped)
             {
-                // Twelve bytes is the longest spelling of one character: a surrogate pair as two \u escapes.
+                // Twelve bytes is the longest spelling of one character: a surrogate pair as two \u escapes. Counted on
+                // the escaped bytes: unescaping would throw on a lone surrogate, which counts as one character.
                 if (reader.ValueSpan.Length > MaxIdCharacters * 12)
                 {
                     return false;
                 }
 
-                Span<char> utf16 = stackalloc char[reader.ValueSpan.Length];
-                characters = CountCodePoints(utf16[..reader.CopyString(utf16)]);
+                characters = JsonEscapes.CountCharacters(reader.ValueSpan);
             }
             else
             {
@@ -317,22 +325,5 @@ internal static class EnvelopeReader
         }
 
         return continuation;
-    }
-
-    /// <summary>Code points in <paramref name="utf16"/>; a lone surrogate (JSON allows one as an escape) counts as one.</summary>
-    private static int CountCodePoints(ReadOnlySpan<char> utf16)
-    {
-        int count = 0;
-        for (int i = 0; i < utf16.Length; i++)
-        {
-            if (char.IsHighSurrogate(utf16[i]) && i + 1 < utf16.Length && char.IsLowSurrogate(utf16[i + 1]))
-            {
-                i++;
-            }
-
-            count++;
-        }
-
-        return count;
     }
 }

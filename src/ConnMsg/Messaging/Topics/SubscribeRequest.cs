@@ -27,11 +27,18 @@ internal static class SubscribeRequest
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("topic"u8))
+            // A name or topic with a lone surrogate escape is not text, and ValueTextEquals or GetString would throw on it.
+            if (JsonEscapes.HasLoneSurrogate(ref reader))
+            {
+                reader.Read();
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("topic"u8))
             {
                 reader.Read();
                 // The value counts, not its spelling: "prices\/EURUSD" is the topic prices/EURUSD.
-                topic = reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= Names.MaxTopicBytes * 6 ? reader.GetString() : null;
+                topic = reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= Names.MaxTopicBytes * 6
+                    && !JsonEscapes.HasLoneSurrogate(ref reader) ? reader.GetString() : null;
                 if (topic is null || !Names.IsValid(topic, Names.MaxTopicBytes, allowReserved: true))
                 {
                     error = "topic must be 1..256 characters of A-Z a-z 0-9 . _ - : /";
