@@ -128,9 +128,9 @@ public sealed class ConnMsgRequest
     /// <exception cref="ArgumentException">The bytes are not exactly one JSON value.</exception>
     public void Confirm(ReadOnlySpan<byte> json)
     {
-        // Data that came in with the request was validated when it was parsed; anything else is checked here so that
-        // an application bug cannot put invalid JSON on the wire.
-        if (!json.IsEmpty && !json.Overlaps(_buffer) && !JsonValue.IsSingleValue(json))
+        // The request's own data, exactly (same memory, same length), was validated when it was parsed; anything else,
+        // a part of it included, is checked here so that an application bug cannot put invalid JSON on the wire.
+        if (!json.IsEmpty && json != Data.Span && !JsonValue.IsSingleValue(json))
         {
             throw new ArgumentException("Confirm needs exactly one JSON value.", nameof(json));
         }
