@@ -28,7 +28,7 @@ public sealed partial class ConnMsgConnection
 
         if (!data.IsEmpty && !JsonValue.IsSingleValue(data.Span))
         {
-            throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
+            throw new ArgumentException("data must be exactly one JSON value, in UTF-8.", nameof(data));
         }
 
         // A request its caller has already given up on is not sent: the client would act on it for nothing.

@@ -95,7 +95,7 @@ public sealed partial class ConnMsgConnection
         ValidateTopic(topic);
         if (!data.IsEmpty && !JsonValue.IsSingleValue(data.Span))
         {
-            throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
+            throw new ArgumentException("data must be exactly one JSON value, in UTF-8.", nameof(data));
         }
 
         Send(MessageWriter.Ind(topic, 0, data.Span, validateData: false));

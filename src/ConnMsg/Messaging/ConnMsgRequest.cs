@@ -125,14 +125,14 @@ public sealed class ConnMsgRequest
     }
 
     /// <summary>Answers with a <c>cfm</c> whose data is <paramref name="json"/> (one JSON value; empty for none).</summary>
-    /// <exception cref="ArgumentException">The bytes are not exactly one JSON value.</exception>
+    /// <exception cref="ArgumentException">The bytes are not exactly one JSON value in valid UTF-8.</exception>
     public void Confirm(ReadOnlySpan<byte> json)
     {
         // The request's own data, exactly (same memory, same length), was validated when it was parsed; anything else,
         // a part of it included, is checked here so that an application bug cannot put invalid JSON on the wire.
         if (!json.IsEmpty && json != Data.Span && !JsonValue.IsSingleValue(json))
         {
-            throw new ArgumentException("Confirm needs exactly one JSON value.", nameof(json));
+            throw new ArgumentException("Confirm needs exactly one JSON value, in UTF-8.", nameof(json));
         }
 
         if (Owner is not null && TryMarkAnswered())

@@ -28,7 +28,7 @@ internal sealed class IndPublisher : IIndPublisher
         ValidateTopic(topic);
         if (!data.IsEmpty && !JsonValue.IsSingleValue(data.Span))
         {
-            throw new ArgumentException("data must be exactly one JSON value.", nameof(data));
+            throw new ArgumentException("data must be exactly one JSON value, in UTF-8.", nameof(data));
         }
 
         return Publish(topic, data.Span);

@@ -38,5 +38,6 @@ public sealed class PublishingConverter : JsonConverter<Announcement>
 [JsonSerializable(typeof(AddArgs))]
 [JsonSerializable(typeof(AddResult))]
 [JsonSerializable(typeof(double))]
+[JsonSerializable(typeof(byte[]))]
 [JsonSerializable(typeof(Announcement))]
 public sealed partial class MessagingTestJsonContext : JsonSerializerContext;
