@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConnMsg.Tests.Messaging;
 
@@ -107,6 +108,47 @@ public sealed class ConnectionLifecycleTests
 
         await subscribed.Task.Within("the subscribe in OnDisconnected");
         Assert.Equal(0, server.Server.SubscriberCount("too.late"));
+        Assert.False(Topics(server).Exists("too.late"), "the topic the late subscribe created was left behind");
+    }
+
+    [Fact]
+    public async Task ASubscribeMadeAfterTheConnectionClosedLeavesNoTopicBehindAndTakesNoneFromOthers()
+    {
+        // A handler that answers, goes on working, and subscribes its connection once the client has gone (a "join room"
+        // handler): each such topic would be kept with nobody in it, for ever, one more per request.
+        string alone = "late." + Guid.NewGuid().ToString("N");
+        var subscribed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using TestServer server = await TestServer.StartAsync(configure: c => c.MapRequest("join.later", async request =>
+        {
+            ConnMsgConnection connection = request.Connection;
+            request.Confirm();
+            await Task.Delay(Timeout.Infinite, connection.Closed).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            try
+            {
+                connection.Subscribe(alone);
+                connection.Subscribe("late.shared");
+                subscribed.SetResult();
+            }
+            catch (Exception ex)
+            {
+                subscribed.SetException(ex);
+            }
+        }));
+        await using WsClient staying = await WsClient.ConnectAsync(server.WebSocketUri);
+        await staying.SubscribeAsync("late.shared");
+
+        await using (WsClient leaving = await WsClient.ConnectAsync(server.WebSocketUri))
+        {
+            Assert.Equal("cfm", (await leaving.AnswerAsync("""{"type":"req","id":1,"op":"join.later"}""")).Type());
+        }
+
+        await subscribed.Task.Within("the handler's subscribes after the close");
+        Assert.False(Topics(server).Exists(alone), "the topic the late subscribe created was left behind");
+
+        // A topic somebody else is subscribed to is theirs: it stays, and still reaches them.
+        Assert.Equal(1, server.Server.SubscriberCount("late.shared"));
+        Assert.Equal(1, await HistoryTests.Publisher(server).PublishAsync("late.shared", "1"u8.ToArray()));
+        Assert.Equal("1", (await staying.ReceiveIndsAsync(1))[0].Raw("data"));
     }
 
     [Fact]
@@ -162,4 +204,6 @@ public sealed class ConnectionLifecycleTests
         string[] expected = [a.Session.GetProperty("data").GetProperty("id").GetString()!, b.Session.GetProperty("data").GetProperty("id").GetString()!];
         Assert.Equal(expected.Order(), server.Server.Connections.Select(c => c.Id).Order());
     }
+
+    private static ConnMsg.Messaging.Topics.TopicRegistry Topics(TestServer server) => server.App.Services.GetRequiredService<ConnMsgApplication>().Topics;
 }

@@ -95,22 +95,30 @@ internal sealed class Topic
 
     /// <summary>
     /// Adds <paramref name="connection"/>; for a history topic with <paramref name="since"/>, first replays what it missed.
-    /// Queues the <c>cfm</c> (when <paramref name="rawId"/> is not empty) before any later Ind. Returns false if the topic was retired.
+    /// Queues the <c>cfm</c> (when <paramref name="rawId"/> is not empty) before any later Ind.
     /// </summary>
-    public bool TrySubscribe(ConnMsgConnection connection, long? since, ReadOnlySpan<byte> rawId)
+    public SubscribeOutcome TrySubscribe(ConnMsgConnection connection, long? since, ReadOnlySpan<byte> rawId)
     {
         lock (_lock)
         {
             if (_retired)
             {
-                return false;
+                return SubscribeOutcome.TopicRetired;
             }
 
             // A connection that has already closed (a server-side Subscribe racing its close) is not listed: its close
-            // took back the subscriptions it had, and would never come for this one. True: nothing is left to do.
+            // took back the subscriptions it had, and would never come for this one. The topic may have been created for
+            // this subscribe: left with nobody in it, one without history would never be retired (RemoveSubscriber
+            // retires it, and no subscriber will leave), so it goes now; a history topic waits for its retention.
             if (!connection.AddSubscription(this))
             {
-                return true;
+                if (_count == 0 && _history is null)
+                {
+                    _retired = true;
+                    return SubscribeOutcome.ConnectionClosedTopicRetired;
+                }
+
+                return SubscribeOutcome.ConnectionClosed;
             }
 
             if (_history is not null)
@@ -150,7 +158,7 @@ internal sealed class Topic
                 Volatile.Write(ref _count, _count + 1);
             }
 
-            return true;
+            return SubscribeOutcome.Subscribed;
         }
     }
 

@@ -98,13 +98,19 @@ internal sealed class TopicRegistry
                 return false;
             }
 
-            if (t.TrySubscribe(connection, since, rawId))
+            switch (t.TrySubscribe(connection, since, rawId))
             {
-                return true;
+                case SubscribeOutcome.Subscribed:
+                case SubscribeOutcome.ConnectionClosed: // nothing is left to do
+                    return true;
+                case SubscribeOutcome.ConnectionClosedTopicRetired:
+                    Remove(t); // left empty by a connection that had closed
+                    return true;
+                default:
+                    // The topic was retired between lookup and subscribe: take out the stale entry and try with a fresh one.
+                    Remove(t);
+                    break;
             }
-
-            // The topic was retired between lookup and subscribe: take out the stale entry and try with a fresh one.
-            Remove(t);
         }
     }
 
