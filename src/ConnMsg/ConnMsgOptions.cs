@@ -64,7 +64,8 @@ public sealed class ConnMsgOptions
 
     /// <summary>
     /// History topics that may exist at once; publishing to or subscribing to a new one beyond is refused with
-    /// <c>overloaded</c>, since each keeps up to <see cref="HistoryCapacity"/> Inds. Default 10 000.
+    /// <c>overloaded</c> (thrown as <see cref="Messaging.ConnMsgRejectException"/> by <see cref="Messaging.IIndPublisher"/> and
+    /// <see cref="Messaging.ConnMsgConnection.Subscribe"/>), since each keeps up to <see cref="HistoryCapacity"/> Inds. Default 10 000.
     /// </summary>
     public int MaxHistoryTopics { get; set; } = 10_000;
 
@@ -81,7 +82,10 @@ public sealed class ConnMsgOptions
     /// <summary>Time a history topic with no subscribers and no publish keeps its history before it is dropped. Default 1 h.</summary>
     public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>Topics one connection may be subscribed to at once; a <c>$subscribe</c> beyond is refused with <c>overloaded</c>. Default 1024.</summary>
+    /// <summary>
+    /// Topics one connection may be subscribed to at once; a <c>$subscribe</c> beyond is refused with <c>overloaded</c>, and
+    /// <see cref="Messaging.ConnMsgConnection.Subscribe"/> throws <see cref="Messaging.ConnMsgRejectException"/> with that code. Default 1024.
+    /// </summary>
     public int MaxSubscriptionsPerConnection { get; set; } = 1024;
 
     internal void Validate()

@@ -111,11 +111,29 @@ public sealed partial class ConnMsgConnection
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Subscribes this connection to <paramref name="topic"/> from the server side.</summary>
+    /// <summary>
+    /// Subscribes this connection to <paramref name="topic"/> from the server side, under the limits a client's
+    /// <c>$subscribe</c> has. A connection that has closed is left unsubscribed, without an error.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="topic"/> is not a valid topic name.</exception>
+    /// <exception cref="ConnMsgRejectException">
+    /// With code <c>overloaded</c> when the connection already holds <see cref="ConnMsgOptions.MaxSubscriptionsPerConnection"/>
+    /// subscriptions, none of them to <paramref name="topic"/>, or when the topic would be a new history topic beyond <see cref="ConnMsgOptions.MaxHistoryTopics"/>;
+    /// thrown from a handler, it becomes that handler's <c>rej</c>, as the client's own <c>$subscribe</c> would be answered.
+    /// </exception>
     public void Subscribe(string topic)
     {
         ValidateTopic(topic);
-        _app.Topics.Subscribe(this, topic, since: null, rawId: default);
+        int max = _app.Options.MaxSubscriptionsPerConnection;
+        if (!MaySubscribeMore(topic, max))
+        {
+            throw new ConnMsgRejectException(RejectCodes.Overloaded, $"too many subscriptions (limit {max})");
+        }
+
+        if (!_app.Topics.Subscribe(this, topic, since: null, rawId: default))
+        {
+            throw new ConnMsgRejectException(RejectCodes.Overloaded, _app.Topics.TooManyHistoryTopicsReason);
+        }
     }
 
     /// <summary>Removes this connection's subscription to <paramref name="topic"/>, if any.</summary>

@@ -55,6 +55,41 @@ public sealed class TopicLimitTests
     }
 
     [Fact]
+    public async Task AServerSideSubscribeBeyondEitherLimitIsRejectedAsOverloadedAsTheClientsOwnWouldBe()
+    {
+        // A handler that subscribes its connection ("join") answers with the refusal the client's $subscribe would get.
+        await using TestServer server = await TestServer.StartAsync(o =>
+        {
+            o.MaxHistoryTopics = 1;
+            o.MaxSubscriptionsPerConnection = 2;
+        }, c => c.MapRequest("join", request =>
+        {
+            request.Connection.Subscribe(JsonDocument.Parse(request.Data).RootElement.GetString()!);
+            request.Confirm();
+            return default;
+        }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        Assert.Equal("cfm", (await client.AnswerAsync(Join(1, "history.a"))).Type());
+
+        JsonElement tooManyHistoryTopics = await client.AnswerAsync(Join(2, "history.b"));
+        tooManyHistoryTopics.AssertRej("overloaded", "2");
+        Assert.Contains("history topics", tooManyHistoryTopics.Str("reason"));
+
+        Assert.Equal("cfm", (await client.AnswerAsync(Join(3, "x1"))).Type());
+        JsonElement tooManySubscriptions = await client.AnswerAsync(Join(4, "x2"));
+        tooManySubscriptions.AssertRej("overloaded", "4");
+        Assert.Contains("limit 2", tooManySubscriptions.Str("reason"));
+        Assert.Equal("cfm", (await client.AnswerAsync(Join(5, "x1"))).Type()); // already held: it fits
+
+        JsonElement whoami = await client.AnswerAsync("""{"type":"req","id":6,"op":"whoami"}""");
+        Assert.Equal(["history.a", "x1"], whoami.GetProperty("data").GetProperty("subscriptions").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(0, server.Server.SubscriberCount("history.b"));
+        Assert.Equal(0, server.Server.SubscriberCount("x2"));
+
+        static string Join(int id, string topic) => $$"""{"type":"req","id":{{id}},"op":"join","data":"{{topic}}"}""";
+    }
+
+    [Fact]
     public async Task AHistoryTopicWithNoSubscriberAndNoPublishForTheRetentionIsDroppedAndCountsOnAboveItsOldSeqsWhenCreatedAgain()
     {
         await using TestServer server = await TestServer.StartAsync(o =>
