@@ -56,7 +56,11 @@ public sealed class ConnMsgOptions
     /// <summary>Origins allowed to open a connection (exact, case-insensitive). Empty allows every origin, and requests without <c>Origin</c> are always allowed.</summary>
     public IList<string> AllowedOrigins { get; set; } = new List<string>();
 
-    /// <summary>Topic name prefixes whose topics keep history (PROTOCOL.md §5.3). Default <c>history.</c>.</summary>
+    /// <summary>
+    /// Topic name prefixes whose topics keep history (PROTOCOL.md §5.3). Default <c>history.</c>. A list set in
+    /// configuration (<c>ConnMsg:HistoryTopicPrefixes:0</c>, …) replaces the default rather than adding to it; code
+    /// configures after configuration, so it may add to or replace that list.
+    /// </summary>
     public IList<string> HistoryTopicPrefixes { get; set; } = new List<string> { "history." };
 
     /// <summary>Indications kept per history topic. Default 1000.</summary>

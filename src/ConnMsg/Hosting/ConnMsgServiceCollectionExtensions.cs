@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using ConnMsg.Diagnostics;
 using ConnMsg.Messaging;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -23,7 +24,7 @@ public static class ConnMsgServiceCollectionExtensions
     public static ConnMsgBuilder AddConnMsg(this IServiceCollection services, Action<ConnMsgOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ValidatedOptions.Add(services, "ConnMsg", configure, static o => o.Validate());
+        ValidatedOptions.Add(services, "ConnMsg", configure, static o => o.Validate(), ReplaceDefaultLists);
 
         // Frames are parsed once whole, so the transport must be able to buffer the largest one.
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<ConnMsgOptions>>((socket, connmsg) =>
@@ -59,6 +60,21 @@ public static class ConnMsgServiceCollectionExtensions
         services.TryAddSingleton<IConnMsgServer, ConnMsgServer>();
         services.AddHostedService<ConnMsgHostedService>();
         return new ConnMsgBuilder(services, settings);
+    }
+
+    /// <summary>
+    /// A list set in configuration replaces the default, as every other option does. The binder adds the configured
+    /// items to the list the options already hold (an array's too), so <c>ConnMsg__HistoryTopicPrefixes__0=chat.</c>
+    /// kept <c>history.</c> as well, and the gateway's appsettings.json, which names <c>history.</c>, had it twice.
+    /// A section that sets no item leaves the default; code configures after this either way.
+    /// </summary>
+    private static void ReplaceDefaultLists(ConnMsgOptions options, IConfigurationSection section)
+    {
+        IConfigurationSection prefixes = section.GetSection(nameof(ConnMsgOptions.HistoryTopicPrefixes));
+        if (prefixes.GetChildren().Any())
+        {
+            options.HistoryTopicPrefixes = prefixes.Get<List<string>>() ?? [];
+        }
     }
 
     private sealed class ConnMsgMeter(Meter meter)

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -36,9 +37,12 @@ public sealed class TestServer : IAsyncDisposable
     public IConnMsgServer Server => App.Services.GetRequiredService<IConnMsgServer>();
 
     public static async Task<TestServer> StartAsync(Action<ConnMsgOptions>? options = null, Action<ConnMsgBuilder>? configure = null, bool demo = true,
-        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? listen = null, string? transport = null)
+        Action<Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions>? listen = null, string? transport = null,
+        Action<IConfigurationBuilder>? configuration = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Sources a test adds come last, so they override the host's own (appsettings.json, environment variables).
+        configuration?.Invoke(builder.Configuration);
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // `listen` runs first, so connection middleware such as TLS sits in front of ConnMsg.
