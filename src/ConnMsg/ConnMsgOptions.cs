@@ -63,13 +63,30 @@ public sealed class ConnMsgOptions
     /// </summary>
     public IList<string> HistoryTopicPrefixes { get; set; } = new List<string> { "history." };
 
-    /// <summary>Indications kept per history topic. Default 1000.</summary>
+    /// <summary>The largest <see cref="HistoryCapacity"/> allowed.</summary>
+    internal const int MaxHistoryCapacity = 100_000;
+
+    /// <summary>
+    /// Indications kept per history topic, at most 100 000; the oldest are dropped beyond, and a <c>since</c> before the
+    /// oldest kept is answered <c>recovered:false</c>. Default 1000.
+    /// </summary>
     public int HistoryCapacity { get; set; } = 1000;
+
+    /// <summary>
+    /// Bytes of Inds (as sent) kept per history topic, whatever <see cref="HistoryCapacity"/> allows: the oldest are
+    /// dropped beyond, as for the count, and an Ind larger than this is not kept at all. At least
+    /// <see cref="MaxMessageSize"/>. The pooled buffers holding the Inds round up (to a power of two, and a small Ind
+    /// may sit in one of up to 1 KiB), so a full topic holds up to about twice this in memory, or
+    /// <see cref="HistoryCapacity"/> KiB for small Inds; all history together, <see cref="MaxHistoryTopics"/> times that.
+    /// Default 1 MiB.
+    /// </summary>
+    public long HistoryCapacityBytes { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// History topics that may exist at once; publishing to or subscribing to a new one beyond is refused with
     /// <c>overloaded</c> (thrown as <see cref="Messaging.ConnMsgRejectException"/> by <see cref="Messaging.IIndPublisher"/> and
-    /// <see cref="Messaging.ConnMsgConnection.Subscribe"/>), since each keeps up to <see cref="HistoryCapacity"/> Inds. Default 10 000.
+    /// <see cref="Messaging.ConnMsgConnection.Subscribe"/>), since each keeps up to <see cref="HistoryCapacity"/> Inds and
+    /// <see cref="HistoryCapacityBytes"/> bytes. Default 10 000.
     /// </summary>
     public int MaxHistoryTopics { get; set; } = 10_000;
 
@@ -98,7 +115,8 @@ public sealed class ConnMsgOptions
         if (MaxMessageSize is < 256 or > 64 * 1024 * 1024) throw new InvalidOperationException("ConnMsgOptions.MaxMessageSize must be between 256 B and 64 MiB.");
         if (MaxInFlight < 1) throw new InvalidOperationException("ConnMsgOptions.MaxInFlight must be positive.");
         if (KeepAliveInterval <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.KeepAliveInterval must be positive.");
-        if (HistoryCapacity < 1) throw new InvalidOperationException("ConnMsgOptions.HistoryCapacity must be positive.");
+        if (HistoryCapacity is < 1 or > MaxHistoryCapacity) throw new InvalidOperationException($"ConnMsgOptions.HistoryCapacity must be between 1 and {MaxHistoryCapacity}.");
+        if (HistoryCapacityBytes < MaxMessageSize) throw new InvalidOperationException("ConnMsgOptions.HistoryCapacityBytes must hold at least one message (MaxMessageSize).");
         if (MaxHistoryTopics < 1) throw new InvalidOperationException("ConnMsgOptions.MaxHistoryTopics must be positive.");
         if (HistoryRetention <= TimeSpan.Zero) throw new InvalidOperationException("ConnMsgOptions.HistoryRetention must be positive.");
         if (MaxSubscriptionsPerConnection < 1) throw new InvalidOperationException("ConnMsgOptions.MaxSubscriptionsPerConnection must be positive.");

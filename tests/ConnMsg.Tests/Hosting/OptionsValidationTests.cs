@@ -17,6 +17,8 @@ public sealed class OptionsValidationTests
         { nameof(ConnMsgOptions.MaxHeaderCount), o => o.MaxHeaderCount = 4 },
         { nameof(ConnMsgOptions.MaxInFlight), o => o.MaxInFlight = 0 },
         { nameof(ConnMsgOptions.PublisherYieldBytes), o => o.PublisherYieldBytes = 0 },
+        { nameof(ConnMsgOptions.HistoryCapacity), o => o.HistoryCapacity = 100_001 },
+        { nameof(ConnMsgOptions.HistoryCapacityBytes), o => o.HistoryCapacityBytes = 64 * 1024 - 1 }, // below MaxMessageSize: not one message fits
     };
 
     [Theory]

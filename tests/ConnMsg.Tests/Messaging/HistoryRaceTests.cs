@@ -75,6 +75,7 @@ public sealed class HistoryRaceTests
     {
         o.HistorySeqFromClock = false; // seq reads as the number of Inds published
         o.HistoryCapacity = MaxRacing + Prepublished + PublisherCount * (PublishedAfterSubscribe + 1) + 1000; // the window always reaches back: recovery must succeed
+        o.HistoryCapacityBytes = 64L * 1024 * 1024; // and is not cut short by bytes (about 80 per Ind)
         o.MaxOutboundBytes = 64L * 1024 * 1024;
     });
 

@@ -148,6 +148,77 @@ public sealed class HistoryTests
         Assert.Equal(26, (await client.ReceiveIndsAsync(1))[0].Seq());
     }
 
+    [Theory]
+    [InlineData(13, true)]  // each Ind is about 1,060 bytes as sent, so the newest 7 fit in 8 KiB: 14..20 are kept
+    [InlineData(12, false)] // seq 13 was dropped to keep the topic within its bytes
+    public async Task ATopicKeepsTheNewestIndsThatFitItsBytesAndASinceBeforeThemIsNotRecovered(long since, bool recovered)
+    {
+        await using TestServer server = await CountingFromZeroAsync(o =>
+        {
+            o.MaxMessageSize = 8 * 1024;
+            o.HistoryCapacityBytes = 8 * 1024;
+        });
+        byte[] kilobyte = Encoding.UTF8.GetBytes($"\"{new string('x', 998)}\"");
+        for (int i = 0; i < 20; i++)
+        {
+            await Publisher(server).PublishAsync("history.bytes", kilobyte);
+        }
+
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        (List<JsonElement> inds, JsonElement cfm) = await SubscribeSinceAsync(client, "history.bytes", since);
+
+        JsonElement data = cfm.GetProperty("data");
+        Assert.Equal(recovered, data.GetProperty("recovered").GetBoolean());
+        if (recovered)
+        {
+            Assert.Equal(Range(14, 20), inds.Select(i => i.Seq()));
+        }
+        else
+        {
+            Assert.Empty(inds);
+            Assert.Equal(20, data.GetProperty("seq").GetInt64());
+        }
+    }
+
+    [Fact]
+    public async Task AnIndLargerThanTheTopicsBytesIsNotKept()
+    {
+        await using TestServer server = await CountingFromZeroAsync(o =>
+        {
+            o.MaxMessageSize = 8 * 1024;
+            o.HistoryCapacityBytes = 8 * 1024;
+        });
+        await PublishManyAsync(server, "history.big", 3);
+        await Publisher(server).PublishAsync("history.big", Encoding.UTF8.GetBytes($"\"{new string('x', 9000)}\""));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        // The client that saw seq 3 missed seq 4, which is gone: it is told so, and nothing is replayed.
+        (List<JsonElement> missed, JsonElement lost) = await SubscribeSinceAsync(client, "history.big", 3);
+        Assert.Equal("""{"recovered":false,"seq":4}""", lost.Raw("data"));
+        Assert.Empty(missed);
+
+        // The one that saw seq 4 missed nothing.
+        await using WsClient current = await WsClient.ConnectAsync(server.WebSocketUri);
+        (missed, JsonElement upToDate) = await SubscribeSinceAsync(current, "history.big", 4);
+        Assert.Equal("""{"recovered":true}""", upToDate.Raw("data"));
+        Assert.Empty(missed);
+    }
+
+    [Theory]
+    [InlineData(50, true)]  // capacity 100, 150 published: 51..150 are kept, in the order published
+    [InlineData(49, false)]
+    public async Task TheKeptWindowHoldsAsTheHistoryGrowsToItsCapacityAndWraps(long since, bool recovered)
+    {
+        await using TestServer server = await CountingFromZeroAsync(o => o.HistoryCapacity = 100);
+        await PublishManyAsync(server, "history.grow", 150);
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        (List<JsonElement> inds, JsonElement cfm) = await SubscribeSinceAsync(client, "history.grow", since);
+
+        Assert.Equal(recovered, cfm.GetProperty("data").GetProperty("recovered").GetBoolean());
+        Assert.Equal(recovered ? Range(51, 150) : [], inds.Select(i => i.Seq()));
+        Assert.Equal(recovered ? Range(51, 150).Select(s => $"{{\"n\":{s}}}") : [], inds.Select(i => i.Raw("data")));
+    }
+
     [Fact]
     public async Task TopicsOutsideTheHistoryPrefixesKeepNoHistory()
     {
@@ -221,6 +292,21 @@ public sealed class HistoryTests
 
         Assert.Equal(recovered, cfm.GetProperty("data").GetProperty("recovered").GetBoolean());
         Assert.Equal(recovered ? ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"] : [], inds.Select(i => i.Raw("data")));
+    }
+
+    /// <summary>Sends <c>$subscribe</c> with <paramref name="since"/>; returns the Inds replayed before the <c>cfm</c>, and the <c>cfm</c>.</summary>
+    private static async Task<(List<JsonElement> Inds, JsonElement Cfm)> SubscribeSinceAsync(WsClient client, string topic, long since)
+    {
+        await client.SendAsync($$$"""{"type":"req","id":"s","op":"$subscribe","data":{"topic":"{{{topic}}}","since":{{{since}}}}}""");
+        var inds = new List<JsonElement>();
+        JsonElement cfm;
+        while ((cfm = await client.ReceiveJsonAsync()).Type() == "ind")
+        {
+            inds.Add(cfm);
+        }
+
+        Assert.Equal("cfm", cfm.Type());
+        return (inds, cfm);
     }
 
     private static Task<TestServer> CountingFromZeroAsync(Action<ConnMsgOptions>? more = null) => TestServer.StartAsync(o =>

@@ -22,14 +22,17 @@ internal sealed class Topic
     private bool _retired;
     private long _lastActivityMs;
 
-    /// <summary>A topic; with <paramref name="historyCapacity"/> above 0 it keeps history, counting seq from <paramref name="seqOrigin"/>.</summary>
-    public Topic(string name, int historyCapacity, long seqOrigin)
+    /// <summary>
+    /// A topic; with <paramref name="historyCapacity"/> above 0 it keeps history, up to that many Inds and
+    /// <paramref name="historyCapacityBytes"/> bytes of them, counting seq from <paramref name="seqOrigin"/>.
+    /// </summary>
+    public Topic(string name, int historyCapacity, long historyCapacityBytes, long seqOrigin)
     {
         Name = name;
         _lastActivityMs = Environment.TickCount64;
         if (historyCapacity > 0)
         {
-            _history = new HistoryRing(historyCapacity, seqOrigin);
+            _history = new HistoryRing(historyCapacity, historyCapacityBytes, seqOrigin);
         }
     }
 

@@ -168,7 +168,9 @@ internal sealed class TopicRegistry
             return false;
         }
 
-        var created = history ? new Topic(name, _options.HistoryCapacity, _seqOrigin.Next()) : new Topic(name, 0, 0);
+        var created = history
+            ? new Topic(name, _options.HistoryCapacity, _options.HistoryCapacityBytes, _seqOrigin.Next())
+            : new Topic(name, 0, 0, 0);
         topic = _topics.GetOrAdd(name, created);
         if (history && !ReferenceEquals(topic, created))
         {
