@@ -1,6 +1,7 @@
 using ConnMsg.Diagnostics;
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 
@@ -38,6 +39,14 @@ internal sealed partial class WebSocketConnection
                     return false;
                 }
 
+                // After our close frame only the peer's close matters (HandleFrame); until then a frame the message in
+                // progress rules out fails here, at its header, rather than once a payload it would refuse has arrived.
+                if (!_closeSent && SequenceError(header) is var violation and not CloseCode.None)
+                {
+                    Fail(violation);
+                    return true;
+                }
+
                 if (reader.Remaining < header.PayloadLength)
                 {
                     // Wait for the whole frame: its length is within MaxMessageSize, and the transport's
@@ -71,6 +80,19 @@ internal sealed partial class WebSocketConnection
             _metrics.FramesIn(frames, reader.Consumed);
         }
     }
+
+    /// <summary>
+    /// The close code for a data frame that the message in progress rules out, or <see cref="CloseCode.None"/>: a new
+    /// message while a fragmented one is open or a continuation of nothing (RFC 6455 §5.4, 1002), binary (PROTOCOL.md §2,
+    /// 1003). The header decides it, so a client cannot make the server buffer up to MaxMessageSize of a frame it refuses.
+    /// </summary>
+    private ushort SequenceError(in FrameHeader header) => header.Opcode switch
+    {
+        WebSocketOpcode.Text or WebSocketOpcode.Binary when _messageOpcode != WebSocketOpcode.Continuation => CloseCode.ProtocolError,
+        WebSocketOpcode.Binary => CloseCode.UnsupportedData,
+        WebSocketOpcode.Continuation when _messageOpcode == WebSocketOpcode.Continuation => CloseCode.ProtocolError,
+        _ => CloseCode.None,
+    };
 
     /// <summary>True when the frame's payload is (part of) a text message, so it can be UTF-8-checked before it is whole.</summary>
     private bool CarriesText(in FrameHeader header) => header.Opcode switch
@@ -139,23 +161,10 @@ internal sealed partial class WebSocketConnection
             case WebSocketOpcode.Close:
                 return HandleClose(payload);
 
-            case WebSocketOpcode.Binary:
-                if (_messageOpcode != WebSocketOpcode.Continuation)
-                {
-                    Fail(CloseCode.ProtocolError); // a new message while a fragmented one is open
-                    return true;
-                }
-
-                Fail(CloseCode.UnsupportedData); // PROTOCOL.md §2: binary is not part of connmsg.v1
-                return true;
-
             case WebSocketOpcode.Text:
-                if (_messageOpcode != WebSocketOpcode.Continuation)
-                {
-                    Fail(CloseCode.ProtocolError);
-                    return true;
-                }
-
+                // A text frame inside a fragmented message, and any binary frame, failed at the header (SequenceError):
+                // _closeSent only ever turns true, so a frame handled here was checked there, with this _messageOpcode.
+                Debug.Assert(_messageOpcode == WebSocketOpcode.Continuation);
                 if (checkedPrefix == 0)
                 {
                     _utf8.Reset();
@@ -176,13 +185,8 @@ internal sealed partial class WebSocketConnection
                 _messageOpcode = WebSocketOpcode.Text;
                 return !AppendFragment(payload, checkedPrefix, endOfMessage: false);
 
-            default: // Continuation
-                if (_messageOpcode == WebSocketOpcode.Continuation)
-                {
-                    Fail(CloseCode.ProtocolError); // nothing to continue
-                    return true;
-                }
-
+            default: // Continuation of the open message; one with nothing to continue failed at the header
+                Debug.Assert(header.Opcode == WebSocketOpcode.Continuation && _messageOpcode != WebSocketOpcode.Continuation);
                 if (!AppendFragment(payload, checkedPrefix, header.Fin))
                 {
                     return true;

@@ -103,6 +103,16 @@ public class ConformanceFramingTests : IClassFixture<RawServerFixture>
     }
 
     [Fact]
+    public async Task BinaryFrameClosesWith1003AsSoonAsItsHeaderArrives()
+    {
+        // The opcode alone decides it: waiting for the payload would let a client park up to MaxMessageSize per connection.
+        await using RawWebSocket ws = await _fixture.ConnectAsync();
+        await ws.SendAsync(ClientFrames.Concat(ClientFrames.Header(ClientFrames.Binary, 60_000), new byte[10])); // 59 990 bytes never follow
+        Assert.Equal((ushort)1003, await ws.ReceiveCloseCodeAsync());
+        Assert.True(await ws.ServerClosesTcpAsync());
+    }
+
+    [Fact]
     public async Task UnmaskedClientFrameClosesWith1002()
     {
         await using RawWebSocket ws = await _fixture.ConnectAsync();

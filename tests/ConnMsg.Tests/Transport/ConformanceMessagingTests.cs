@@ -164,6 +164,40 @@ public class ConformanceMessagingTests : IClassFixture<RawServerFixture>
         Assert.Equal((ushort)1002, await ws.ReceiveCloseCodeAsync());
     }
 
+    // The frames above are wrong by their opcode and the message in progress, which the header shows: the close comes
+    // at the header, not after a payload of up to MaxMessageSize that the client may never finish sending.
+
+    [Fact]
+    public async Task ContinuationWithoutAStartedMessageClosesWith1002AsSoonAsItsHeaderArrives()
+    {
+        await using RawWebSocket ws = await _fixture.ConnectAsync();
+        await ws.SendAsync(ClientFrames.Concat(ClientFrames.Header(ClientFrames.Continuation, 60_000), new byte[10]));
+        Assert.Equal((ushort)1002, await ws.ReceiveCloseCodeAsync());
+        Assert.True(await ws.ServerClosesTcpAsync());
+    }
+
+    [Fact]
+    public async Task NewTextMessageDuringAFragmentedMessageClosesWith1002AsSoonAsItsHeaderArrives()
+    {
+        await using RawWebSocket ws = await _fixture.ConnectAsync();
+        await ws.SendAsync(ClientFrames.Concat(
+            ClientFrames.TextFrame("{\"type\":", fin: false),
+            ClientFrames.Header(ClientFrames.Text, 60_000), new byte[10]));
+        Assert.Equal((ushort)1002, await ws.ReceiveCloseCodeAsync());
+        Assert.True(await ws.ServerClosesTcpAsync());
+    }
+
+    [Fact]
+    public async Task BinaryFrameDuringAFragmentedTextMessageClosesWith1002AsSoonAsItsHeaderArrives()
+    {
+        await using RawWebSocket ws = await _fixture.ConnectAsync();
+        await ws.SendAsync(ClientFrames.Concat(
+            ClientFrames.TextFrame("{\"type\":", fin: false),
+            ClientFrames.Header(ClientFrames.Binary, 60_000), new byte[10]));
+        Assert.Equal((ushort)1002, await ws.ReceiveCloseCodeAsync());
+        Assert.True(await ws.ServerClosesTcpAsync());
+    }
+
     // --- 6.x UTF-8.
 
     public static TheoryData<string, byte[]> InvalidUtf8 => new()

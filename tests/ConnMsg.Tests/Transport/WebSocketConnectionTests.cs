@@ -173,6 +173,40 @@ public class WebSocketConnectionTests
         Assert.Equal(300, messages[0].Bytes.Length);
     }
 
+    public static TheoryData<string, Feed> FramesWrongForTheMessageInProgress()
+    {
+        var data = new TheoryData<string, Feed>();
+        foreach (string name in new[] { "binary (1003)", "continuation of nothing (1002)", "text inside a fragmented message (1002)", "binary inside a fragmented message (1002)" })
+        {
+            foreach (Feed feed in new[] { Feed.Whole, Feed.SegmentPerByte, Feed.ByteByByte })
+            {
+                data.Add(name, feed);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FramesWrongForTheMessageInProgress))]
+    public async Task FrameWrongForTheMessageInProgressClosesBeforeItsPayloadArrives(string name, Feed feed)
+    {
+        (byte[] before, byte opcode, ushort code) = name switch
+        {
+            "binary (1003)" => ([], ClientFrames.Binary, CloseCode.UnsupportedData),
+            "continuation of nothing (1002)" => ([], ClientFrames.Continuation, CloseCode.ProtocolError),
+            "text inside a fragmented message (1002)" => (ClientFrames.TextFrame("{", fin: false), ClientFrames.Text, CloseCode.ProtocolError),
+            _ => (ClientFrames.TextFrame("{", fin: false), ClientFrames.Binary, CloseCode.ProtocolError),
+        };
+
+        await using var h = new PipeHarness();
+        // The header and a few bytes of a 60 000-byte payload whose rest never comes.
+        await h.FeedAsync(ClientFrames.Concat(before, ClientFrames.Header(opcode, 60_000), new byte[10]), feed);
+        Assert.Equal(code, (await h.ReadCloseAsync())?.CloseCode);
+        Assert.True(await h.OutputEndsAsync());
+        Assert.Empty(h.Session.Messages);
+    }
+
     [Fact]
     public async Task PeerThatClosesTcpMidFrameEndsTheConnectionWithoutAFrame()
     {
