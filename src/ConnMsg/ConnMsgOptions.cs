@@ -24,6 +24,15 @@ public sealed class ConnMsgOptions
     /// <summary>Time allowed for the whole HTTP upgrade request to arrive. Default 10 s.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Time a client has to finish a message once its first byte arrived: a frame still incomplete, or a fragmented message
+    /// still open (whatever control frames come between its fragments), this long after closes with 1008. A client that
+    /// trickles a frame in holds a read buffer of up to <see cref="MaxMessageSize"/>, and one that keeps a fragmented
+    /// message open holds its reassembly buffer, while the bytes it sends keep the keep-alive satisfied; this bounds both.
+    /// Raise it with <see cref="MaxMessageSize"/> for slow links. Default 10 s.
+    /// </summary>
+    public TimeSpan IncompleteMessageTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Time the server waits for the peer's close frame after sending its own. Default 5 s.</summary>
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -126,6 +135,7 @@ public sealed class ConnMsgOptions
         RequirePositive(HandshakeTimeout, nameof(HandshakeTimeout));
         RequirePositive(CloseTimeout, nameof(CloseTimeout));
         RequirePositive(DrainTimeout, nameof(DrainTimeout));
+        RequirePositive(IncompleteMessageTimeout, nameof(IncompleteMessageTimeout));
         if (MaxRequestLineSize < 16) throw new InvalidOperationException("ConnMsgOptions.MaxRequestLineSize must be at least 16 bytes.");
         if (MaxRequestHeadSize < MaxRequestLineSize) throw new InvalidOperationException("ConnMsgOptions.MaxRequestHeadSize must be at least MaxRequestLineSize.");
         // Host, Upgrade, Connection, Sec-WebSocket-Key and Sec-WebSocket-Version: a smaller limit refuses every upgrade.

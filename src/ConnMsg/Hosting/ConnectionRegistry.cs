@@ -17,7 +17,8 @@ internal sealed class ConnectionRegistry : IDisposable
         _application = application;
         ConnMsgOptions o = options.Value;
         // Tick often enough for the shortest timeout configured, at most once a second and at least every 20 ms.
-        double shortest = Math.Min(Math.Min(o.KeepAliveInterval.TotalMilliseconds, o.RequestTimeout.TotalMilliseconds), o.CloseTimeout.TotalMilliseconds);
+        double shortest = Math.Min(Math.Min(o.KeepAliveInterval.TotalMilliseconds, o.RequestTimeout.TotalMilliseconds),
+            Math.Min(o.CloseTimeout.TotalMilliseconds, o.IncompleteMessageTimeout.TotalMilliseconds));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 20, 1000));
         _timer = new Timer(static s => ((ConnectionRegistry)s!).Tick(), this, period, period);
     }

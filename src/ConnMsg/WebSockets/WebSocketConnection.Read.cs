@@ -16,12 +16,14 @@ internal sealed partial class WebSocketConnection
     private Utf8Validator _utf8;
     private bool _closeReceived;
     private long _checkedPrefix; // payload bytes of the first incomplete frame already unmasked and UTF-8-checked
+    private long _messageDeadlineMs = long.MaxValue; // when the message being received must be whole; MaxValue when none is
 
     /// <summary>Handles every complete frame in <paramref name="buffer"/>. Returns true when the read loop must stop.</summary>
     private bool ProcessFrames(in ReadOnlySequence<byte> buffer, out SequencePosition consumed)
     {
         var reader = new SequenceReader<byte>(buffer);
         int frames = 0;
+        bool messageEnded = false;
         try
         {
             while (true)
@@ -36,6 +38,7 @@ internal sealed partial class WebSocketConnection
                         return true;
                     }
 
+                    TrackIncompleteMessage(reader.Remaining != 0, messageEnded);
                     return false;
                 }
 
@@ -58,6 +61,7 @@ internal sealed partial class WebSocketConnection
                     }
 
                     reader.Rewind(header.HeaderLength);
+                    TrackIncompleteMessage(partialFrame: true, messageEnded);
                     return false;
                 }
 
@@ -73,11 +77,37 @@ internal sealed partial class WebSocketConnection
                 {
                     return true;
                 }
+
+                // A data message's last frame, or a control frame outside a fragmented message, ends what was being received.
+                messageEnded |= _messageOpcode == WebSocketOpcode.Continuation;
             }
         }
         finally
         {
             _metrics.FramesIn(frames, reader.Consumed);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the deadline of the message being received (<see cref="ConnMsgOptions.IncompleteMessageTimeout"/>), which
+    /// <see cref="OnTick"/> enforces: it runs from the read that brought the message's first byte to the read that
+    /// brings its last, control frames between fragments included, so neither bytes trickling in nor answered pings
+    /// extend it. Called once per read, when the buffer ends; a read that ends between messages writes nothing.
+    /// </summary>
+    /// <param name="partialFrame">Bytes of a frame not yet whole are left in the buffer.</param>
+    /// <param name="messageEnded">A message (or a lone control frame) ended in this read: what is pending began in it.</param>
+    private void TrackIncompleteMessage(bool partialFrame, bool messageEnded)
+    {
+        if (!partialFrame && _messageOpcode == WebSocketOpcode.Continuation)
+        {
+            if (_messageDeadlineMs != long.MaxValue)
+            {
+                Volatile.Write(ref _messageDeadlineMs, long.MaxValue);
+            }
+        }
+        else if (messageEnded || _messageDeadlineMs == long.MaxValue)
+        {
+            Volatile.Write(ref _messageDeadlineMs, _lastReceiveMs + (long)_options.IncompleteMessageTimeout.TotalMilliseconds);
         }
     }
 

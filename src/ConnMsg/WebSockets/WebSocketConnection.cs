@@ -172,13 +172,22 @@ internal sealed partial class WebSocketConnection
         }
     }
 
-    /// <summary>Keep-alive, close deadline and session housekeeping; called about once a second by the server's ticker.</summary>
+    /// <summary>Keep-alive, close and message deadlines, and session housekeeping; called about once a second by the server's ticker.</summary>
     public void OnTick(long nowMs)
     {
         if (nowMs >= Volatile.Read(ref _closeDeadlineMs))
         {
             // The peer did not complete the close handshake (or stopped reading) in time.
             Abort();
+            return;
+        }
+
+        if (nowMs >= Volatile.Read(ref _messageDeadlineMs) && !_closeSent)
+        {
+            // A frame or fragmented message still incomplete (IncompleteMessageTimeout): whatever keeps arriving, the
+            // buffer it holds is released now rather than when the client chooses to finish.
+            Close(CloseCode.PolicyViolation, "message timeout"u8);
+            _input.CancelPendingRead();
             return;
         }
 

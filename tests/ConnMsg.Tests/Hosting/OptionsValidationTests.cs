@@ -12,6 +12,8 @@ public sealed class OptionsValidationTests
         { nameof(ConnMsgOptions.RequestTimeout), o => o.RequestTimeout = TimeSpan.Zero },
         { nameof(ConnMsgOptions.CloseTimeout), o => o.CloseTimeout = TimeSpan.FromDays(30) },
         { nameof(ConnMsgOptions.DrainTimeout), o => o.DrainTimeout = TimeSpan.FromMilliseconds(-1) },
+        { nameof(ConnMsgOptions.IncompleteMessageTimeout), o => o.IncompleteMessageTimeout = TimeSpan.Zero },
+        { nameof(ConnMsgOptions.IncompleteMessageTimeout), o => o.IncompleteMessageTimeout = TimeSpan.FromDays(30) },
         { nameof(ConnMsgOptions.MaxRequestLineSize), o => o.MaxRequestLineSize = 0 },
         { nameof(ConnMsgOptions.MaxRequestHeadSize), o => o.MaxRequestHeadSize = 100 },
         { nameof(ConnMsgOptions.MaxHeaderCount), o => o.MaxHeaderCount = 4 },

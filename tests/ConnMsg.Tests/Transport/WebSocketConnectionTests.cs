@@ -40,6 +40,80 @@ public class WebSocketConnectionTests
         Assert.Equal((ushort)1001, close!.CloseCode);
     }
 
+    // IncompleteMessageTimeout: a message must be whole within the timeout of the read that brought its first byte.
+    // These drive the ticker by hand; the batch times are bracketed by the clock read before feeding and after the loop
+    // went idle, so every tick below is on a known side of the deadline whatever the machine's speed.
+
+    [Fact]
+    public async Task FrameLeftIncompleteClosesWith1008OnceIncompleteMessageTimeoutHasPassed()
+    {
+        await using var h = new PipeHarness(new ConnMsgOptions { IncompleteMessageTimeout = TimeSpan.FromSeconds(10) });
+        byte[] frame = ClientFrames.TextFrame(ClientFrames.EchoRequestOfLength(1000));
+        await h.FeedAsync(frame[..500], Feed.Whole);
+        Assert.True(await h.Input.WaitIdleAsync(TimeSpan.FromSeconds(5)));
+        long fed = Environment.TickCount64;
+
+        h.Connection.OnTick(fed + 10_000);
+        Assert.Equal((ushort)CloseCode.PolicyViolation, (await h.ReadFrameAsync())?.CloseCode);
+        Assert.True(await h.OutputEndsAsync());
+        Assert.Empty(h.Session.Messages);
+    }
+
+    [Fact]
+    public async Task FragmentedMessageKeptOpenByPingsClosesWith1008OnceIncompleteMessageTimeoutHasPassed()
+    {
+        // Control frames between fragments are answered, but they neither end the message nor restart its deadline.
+        await using var h = new PipeHarness(new ConnMsgOptions { IncompleteMessageTimeout = TimeSpan.FromSeconds(10) });
+        await h.FeedAsync(ClientFrames.TextFrame("{\"type\":", fin: false), Feed.Whole);
+        Assert.True(await h.Input.WaitIdleAsync(TimeSpan.FromSeconds(5)));
+        long opened = Environment.TickCount64;
+        await WaitForTheClockToPassAsync(opened + 20);
+        await h.FeedAsync(ClientFrames.Concat(ClientFrames.Frame(ClientFrames.Ping, [1]), ClientFrames.Frame(ClientFrames.Continuation, "\"req\","u8, fin: false)), Feed.Whole);
+        Assert.True(await h.Input.WaitIdleAsync(TimeSpan.FromSeconds(5)));
+
+        h.Connection.OnTick(opened + 10_000);
+        Assert.Equal(ClientFrames.Pong, (await h.ReadFrameAsync())?.Opcode);
+        Assert.Equal((ushort)CloseCode.PolicyViolation, (await h.ReadFrameAsync())?.CloseCode);
+        Assert.True(await h.OutputEndsAsync());
+        Assert.Empty(h.Session.Messages);
+    }
+
+    [Fact]
+    public async Task MessagesThatEachCompleteInTimeAreNeverClosedHoweverLongTheStreamOfThemLasts()
+    {
+        // Every read ends inside a frame, but never inside the same message for long: the deadline is per message.
+        await using var h = new PipeHarness(new ConnMsgOptions { IncompleteMessageTimeout = TimeSpan.FromSeconds(10) });
+        byte[] first = ClientFrames.TextFrame("one");
+        byte[] second = ClientFrames.TextFrame("two");
+        await h.FeedAsync(first[..4], Feed.Whole);
+        Assert.True(await h.Input.WaitIdleAsync(TimeSpan.FromSeconds(5)));
+        long firstFed = Environment.TickCount64;
+        await WaitForTheClockToPassAsync(firstFed + 20);
+        long secondStarted = Environment.TickCount64;
+        await h.FeedAsync(ClientFrames.Concat(first[4..], second[..4]), Feed.Whole);
+        Assert.True(await h.Input.WaitIdleAsync(TimeSpan.FromSeconds(5)));
+
+        // Past the first message's deadline, within the second's.
+        h.Connection.OnTick(secondStarted + 9_999);
+        await h.FeedAsync(second[4..], Feed.Whole);
+        var messages = await h.Session.WaitForMessagesAsync(2);
+        Assert.Equal(["one", "two"], messages.Select(m => Encoding.UTF8.GetString(m.Bytes)));
+
+        // Nothing in progress any more: no deadline at all.
+        h.Connection.OnTick(Environment.TickCount64 + 11_000);
+        await h.FeedAsync(ClientFrames.CloseFrame(1000), Feed.Whole);
+        Assert.Equal((ushort)1000, (await h.ReadFrameAsync())?.CloseCode);
+    }
+
+    private static async Task WaitForTheClockToPassAsync(long tickCount)
+    {
+        // Environment.TickCount64 moves in steps of 10-16 ms: the test needs two reads on distinct ticks.
+        while (Environment.TickCount64 <= tickCount)
+        {
+            await Task.Delay(5);
+        }
+    }
+
     [Fact]
     public async Task OneFrameMessageInOneSegmentIsDeliveredWithoutCopy()
     {
