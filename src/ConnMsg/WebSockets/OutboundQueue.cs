@@ -12,7 +12,7 @@ namespace ConnMsg.WebSockets;
 /// allocates a 32-slot segment (~770 B) up front, which is most of what an idle connection costs.
 /// The lock is this object's own monitor (the queue is private to its connection and never exposed), which costs no
 /// extra object per connection. Thread-safety: <see cref="TryEnqueue"/>,
-/// <see cref="IsEmptyAfter"/> and <see cref="DropAll"/> from any thread; <see cref="TakeAll"/> only by the connection's current drainer.
+/// <see cref="IsEmptyAfter"/>, <see cref="Close"/> and <see cref="DropAll"/> from any thread; <see cref="TakeAll"/> only by the connection's current drainer.
 /// </remarks>
 internal sealed class OutboundQueue
 {
@@ -93,8 +93,20 @@ internal sealed class OutboundQueue
         }
     }
 
-    /// <summary>True once <see cref="CloseAndDropAll"/> ran: the queue takes nothing more.</summary>
+    /// <summary>True once <see cref="Close"/> or <see cref="CloseAndDropAll"/> ran: the queue takes nothing more.</summary>
     public bool IsClosed => _closed;
+
+    /// <summary>
+    /// Refuses every later frame and keeps those queued for the drainer to take: once this returns, what a drain takes
+    /// is all the queue will ever hold.
+    /// </summary>
+    public void Close()
+    {
+        lock (this)
+        {
+            _closed = true;
+        }
+    }
 
     /// <summary>
     /// Releases every queued frame and refuses any later one. The connection's own checks before queueing cannot

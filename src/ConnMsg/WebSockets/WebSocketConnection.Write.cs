@@ -8,7 +8,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
 {
     // Many producers (answers, fan-out, pings) enqueue; one drainer at a time, chosen by _drainState, writes them out.
     private readonly OutboundQueue _queue = new();
-    private int _drainState;          // 0 idle, 1 someone is draining
+    private int _drainState;          // 0 idle, 1 someone is draining; 1 for good once the shutdown took it
     private int _inReadBatch;         // 1 while the read loop processes a batch: it drains at the end, so producers need not schedule
     private int _closeState;          // 1 once a close frame is queued: nothing more may be queued after it
     private volatile bool _stopping;  // the connection is ending; the closer owns the output
@@ -24,6 +24,12 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
     /// after the admission check, so a test can hold a producer there while the connection shuts down.
     /// </summary>
     internal Action? AfterAdmissionCheck;
+
+    /// <summary>
+    /// Test seam (Debug builds only): runs in <see cref="ShutdownOutputAsync"/> once its last drain has written what it
+    /// will write and before the output is handed back to be completed, so a test can let a held producer go there.
+    /// </summary>
+    internal Action? AfterShutdownDrain;
 #endif
 
     /// <summary>
@@ -115,7 +121,11 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
     }
 
     /// <summary>Writes every queued frame into the pipe and flushes once per batch. The caller owns _drainState.</summary>
-    private async ValueTask DrainOwnedAsync()
+    /// <param name="keepOwnership">
+    /// The shutdown's drain: return once the (closed) queue is empty and keep _drainState, even on a failure, so that no
+    /// drain can start after it.
+    /// </param>
+    private async ValueTask DrainOwnedAsync(bool keepOwnership = false)
     {
         try
         {
@@ -173,6 +183,11 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 }
 
                 _metrics.FramesOut(frames, bytes);
+                if (keepOwnership)
+                {
+                    return;
+                }
+
                 // Producers read _drainState inside the queue's lock, so the emptiness check after clearing it is
                 // taken under that lock too: a producer that saw the drain as busy queued before this check and is seen.
                 Interlocked.Exchange(ref _drainState, 0);
@@ -183,7 +198,7 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 }
             }
         }
-        catch
+        catch when (!keepOwnership)
         {
             Interlocked.Exchange(ref _drainState, 0);
             Interlocked.Exchange(ref _drainIdle, null)?.TrySetResult();
@@ -251,10 +266,21 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
         _input.CancelPendingRead();
     }
 
-    /// <summary>Takes the output from any drainer, writes what is left (the close frame), and drops the rest.</summary>
+    /// <summary>
+    /// Takes the output from any drainer for good, writes what is left (the close frame), and drops the rest: once this
+    /// returns, nothing but RunAsync's completion touches the output.
+    /// </summary>
+    /// <remarks>
+    /// A producer that passed the admission checks before <see cref="_stopping"/> may still reach the queue. Were the
+    /// queue open after the last drain and _drainState released, such a producer would start a drain of its own that
+    /// writes while RunAsync completes the output (on ConnMsg's transport, into a buffer already back in the pool). So
+    /// the queue is closed first (such a frame is refused, and the last drain takes all there will ever be) and the
+    /// ownership taken here is never released (a drain scheduled by a producer that queued earlier finds it taken).
+    /// </remarks>
     private async Task ShutdownOutputAsync()
     {
         _stopping = true;
+        _queue.Close();
         try
         {
             while (Interlocked.CompareExchange(ref _drainState, 1, 0) != 0)
@@ -275,7 +301,10 @@ internal sealed partial class WebSocketConnection : IThreadPoolWorkItem
                 await idle.Task.ConfigureAwait(false);
             }
 
-            await DrainOwnedAsync().ConfigureAwait(false);
+            await DrainOwnedAsync(keepOwnership: true).ConfigureAwait(false);
+#if DEBUG
+            AfterShutdownDrain?.Invoke();
+#endif
         }
         catch (Exception)
         {

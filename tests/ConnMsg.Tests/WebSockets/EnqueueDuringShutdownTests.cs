@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Reflection;
 using ConnMsg.Hosting;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
 using ConnMsg.WebSockets;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 
 // The seam this test holds a producer in exists only in Debug builds of the server (a connection pays nothing for it
@@ -60,6 +62,70 @@ public sealed class EnqueueDuringShutdownTests
         frame.Release();
     }
 
+    [Fact]
+    public async Task NothingWritesToTheOutputOnceTheShutdownsLastDrainHasRun()
+    {
+        // Every connection's output is watched: after the shutdown's last drain, the output is about to be completed,
+        // and on ConnMsg's transport completing it returns its buffer to the pool; a drain still writing then writes
+        // into an array that may already be another connection's.
+        var outputs = new ConcurrentQueue<WatchedOutput>();
+        await using TestServer server = await TestServer.StartAsync(listen: l => l.Use(next => context =>
+        {
+            var output = new WatchedOutput(context.Transport.Output);
+            outputs.Enqueue(output);
+            context.Transport = new DuplexPipe(context.Transport.Input, output);
+            return next(context);
+        }));
+        var client = await RawWsClient.ConnectAsync(server.WebSocketUri);
+        WebSocketConnection connection = await SingleConnectionAsync(server);
+        WatchedOutput watched = Assert.Single(outputs);
+
+        // A producer passes the admission check while the connection is up, and is held there (a preempted thread).
+        using var inWindow = new ManualResetEventSlim();
+        using var proceed = new ManualResetEventSlim();
+        int armed = 1;
+        connection.AfterAdmissionCheck = () =>
+        {
+            if (Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                inWindow.Set();
+                Assert.True(proceed.Wait(TimeSpan.FromSeconds(30)), "the test never let the producer go on");
+            }
+        };
+
+        OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Ping, "late"u8);
+        frame.AddRef(); // the test's own reference, so the frame cannot go back to the pool and be reused under it
+        Task<bool> producer = Task.Factory.StartNew(() => connection.Enqueue(frame), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(inWindow.Wait(TimeSpan.FromSeconds(10)), "the producer never reached the queue");
+
+        // The producer goes on exactly when the shutdown has drained for the last time, and the shutdown waits until
+        // whatever the producer's frame set off has taken it from the queue: the widest the window can be.
+        string? seamFailure = null;
+        connection.AfterShutdownDrain = () =>
+        {
+            watched.Seal();
+            proceed.Set();
+            if (!producer.Wait(TimeSpan.FromSeconds(10)) || !SpinWait.SpinUntil(() => connection.QueuedBytes == 0, TimeSpan.FromSeconds(10)))
+            {
+                seamFailure = "the producer's frame neither was refused nor left the queue";
+            }
+        };
+
+        // The peer goes away without a close frame, so a late frame would not be dropped as "after the close".
+        client.Dispose();
+        bool queued = await producer.Within("the producer");
+        await Eventually.TrueAsync(() => Connections(server).IsEmpty, "the connection has ended");
+        await Eventually.TrueAsync(() => frame.References == 1, $"the connection released the frame (queued: {queued}, references: {frame.References})",
+            TimeSpan.FromSeconds(5));
+
+        Assert.Null(seamFailure);
+        Assert.True(watched.Completed, "the connection completed its output");
+        Assert.True(watched.WritesAfterSeal == 0,
+            $"{watched.WritesAfterSeal} writer calls reached the output after the shutdown's last drain (the late frame was {(queued ? "accepted" : "refused")})");
+        frame.Release();
+    }
+
     private static async Task<WebSocketConnection> SingleConnectionAsync(TestServer server)
     {
         await Eventually.TrueAsync(() => Connections(server).Count == 1, "the server registered the connection");
@@ -71,6 +137,76 @@ public sealed class EnqueueDuringShutdownTests
         ConnectionRegistry registry = server.App.Services.GetRequiredService<ConnectionRegistry>();
         FieldInfo field = typeof(ConnectionRegistry).GetField("_connections", BindingFlags.NonPublic | BindingFlags.Instance)!;
         return (ConcurrentDictionary<WebSocketConnection, byte>)field.GetValue(registry)!;
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>The transport's output, counting the writer calls that come after <see cref="Seal"/>.</summary>
+    private sealed class WatchedOutput(PipeWriter inner) : PipeWriter
+    {
+        private volatile bool _sealed;
+        private int _writesAfterSeal;
+        private volatile bool _completed;
+
+        public int WritesAfterSeal => Volatile.Read(ref _writesAfterSeal);
+
+        public bool Completed => _completed;
+
+        public void Seal() => _sealed = true;
+
+        public override void Advance(int bytes)
+        {
+            Watch();
+            inner.Advance(bytes);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Watch();
+            return inner.GetMemory(sizeHint);
+        }
+
+        public override Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Watch();
+            return inner.GetSpan(sizeHint);
+        }
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Watch();
+            return inner.FlushAsync(cancellationToken);
+        }
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null)
+        {
+            _completed = true;
+            inner.Complete(exception);
+        }
+
+        public override ValueTask CompleteAsync(Exception? exception = null)
+        {
+            _completed = true;
+            return inner.CompleteAsync(exception);
+        }
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
+
+        private void Watch()
+        {
+            if (_sealed)
+            {
+                Interlocked.Increment(ref _writesAfterSeal);
+            }
+        }
     }
 }
 #endif
