@@ -161,8 +161,8 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     }
 
     /// <summary>
-    /// Closes the connection (close code 1000) and stops reconnecting. Requests still in flight fail with
-    /// <see cref="ObjectDisposedException"/>; subscription streams end.
+    /// Closes the connection (close code 1000) and stops reconnecting. Requests still in flight, and those waiting
+    /// for a connection (while reconnecting), fail with <see cref="ObjectDisposedException"/>; subscription streams end.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
@@ -178,7 +178,7 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
         {
             connection = _current;
             _current = null;
-            _open = FaultedOpenSource(disposed);
+            FailOpenLocked(disposed);
         }
 
         if (connection is not null)
@@ -250,6 +250,23 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     }
 
     private static TaskCompletionSource<Connection> NewOpenSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// No connection will open any more: fails the requests waiting for one (on the pending source, which is the one
+    /// they await) and every later one. The caller holds <see cref="_stateLock"/>.
+    /// </summary>
+    private void FailOpenLocked(Exception error)
+    {
+        if (!_open.TrySetException(error))
+        {
+            // It holds the connection that was open (or an earlier failure); later requests must see this one.
+            _open = NewOpenSource();
+            _open.SetException(error);
+        }
+
+        // Nobody may be waiting; reading Exception marks it observed so it never reaches UnobservedTaskException.
+        _ = _open.Task.Exception;
+    }
 
     private static TaskCompletionSource<Connection> FaultedOpenSource(Exception error)
     {
