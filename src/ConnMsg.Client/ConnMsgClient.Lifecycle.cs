@@ -281,7 +281,7 @@ public sealed partial class ConnMsgClient
         lock (_stateLock)
         {
             _current = null;
-            _open = FaultedOpenSource(error);
+            FailOpenLocked(error);
         }
 
         SetState(ConnMsgConnectionState.Closed, error);

@@ -145,6 +145,12 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
         }
         catch (Exception e)
         {
+            // The first connection is not retried: requests made before ConnectAsync must not wait for it until their timeout.
+            lock (_stateLock)
+            {
+                FailOpenLocked(new ConnMsgConnectionLostException("The first connection could not be opened; it is not retried.", e));
+            }
+
             SetState(ConnMsgConnectionState.Closed, e);
             throw;
         }
@@ -152,6 +158,11 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
         if (!TryMakeCurrent(connection))
         {
             var error = new ConnMsgConnectionLostException("The connection closed right after it was opened.", connection.CloseReason);
+            lock (_stateLock)
+            {
+                FailOpenLocked(error);
+            }
+
             SetState(ConnMsgConnectionState.Closed, error);
             throw error;
         }
@@ -266,15 +277,5 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
         // Nobody may be waiting; reading Exception marks it observed so it never reaches UnobservedTaskException.
         _ = _open.Task.Exception;
-    }
-
-    private static TaskCompletionSource<Connection> FaultedOpenSource(Exception error)
-    {
-        var source = NewOpenSource();
-        source.SetException(error);
-
-        // Nobody may be waiting; reading Exception marks it observed so it never reaches UnobservedTaskException.
-        _ = source.Task.Exception;
-        return source;
     }
 }

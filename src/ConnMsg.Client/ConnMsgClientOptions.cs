@@ -77,7 +77,10 @@ public sealed record ConnMsgClientOptions
     /// <summary>The cap of the reconnect delay. Default 30 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Attempts per outage before giving up and going to <see cref="ConnMsgConnectionState.Closed"/>; null retries forever (the default).</summary>
+    /// <summary>
+    /// Attempts per outage before giving up and going to <see cref="ConnMsgConnectionState.Closed"/>; null retries forever (the default).
+    /// Requests waiting for the connection then fail with <see cref="ConnMsgConnectionLostException"/>.
+    /// </summary>
     public int? ReconnectMaxAttempts { get; init; }
 
     /// <summary>Options of the reflection-based overloads (those without a <c>JsonTypeInfo</c>). Default <see cref="JsonSerializerOptions.Web"/>.</summary>
