@@ -41,9 +41,12 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     private Connection? _current;
     private ConnMsgConnectionState _state = ConnMsgConnectionState.Connecting;
     private Task _lifecycle = Task.CompletedTask;
+
+    /// <summary>The first <see cref="ConnectAsync(CancellationToken)"/>, until it returned or threw. Guarded by <see cref="_stateLock"/>.</summary>
+    private Task _connecting = Task.CompletedTask;
     private long _lastId;
     private int _generation;
-    private int _connectStarted;
+    private bool _connectStarted;
     private int _disposed;
 
     /// <summary>Creates a client without connecting; call <see cref="ConnectAsync(CancellationToken)"/>. Handy to hook events first.</summary>
@@ -130,18 +133,46 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
     /// <summary>Opens the first connection. A failure here is thrown, not retried; later drops are retried.</summary>
     /// <param name="cancellationToken">Cancels connecting.</param>
+    /// <exception cref="ObjectDisposedException">The client was disposed before or while connecting.</exception>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (Interlocked.Exchange(ref _connectStarted, 1) != 0)
+        var connecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_stateLock)
         {
-            throw new InvalidOperationException("ConnectAsync may be called once.");
+            // DisposeAsync marks the client disposed before it takes this lock: either it finds this connect and
+            // waits for it, or this finds the client disposed.
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            if (_connectStarted)
+            {
+                throw new InvalidOperationException("ConnectAsync may be called once.");
+            }
+
+            _connectStarted = true;
+            _connecting = connecting.Task;
         }
 
+        try
+        {
+            await ConnectFirstAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            connecting.SetResult();
+        }
+    }
+
+    private async Task ConnectFirstAsync(CancellationToken cancellationToken)
+    {
+        // Disposal cancels connecting, so DisposeAsync does not wait out a handshake or the $session wait.
+        using var connectOrDispose = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         Connection connection;
         try
         {
-            connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            connection = await OpenConnectionAsync(connectOrDispose.Token).ConfigureAwait(false);
+        }
+        catch (Exception) when (IsDisposed)
+        {
+            throw DisposedWhileConnecting();
         }
         catch (Exception e)
         {
@@ -157,6 +188,13 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
         if (!TryMakeCurrent(connection))
         {
+            // Disposed meanwhile, or dead already: either way nobody else will ever close it.
+            connection.Abort(null);
+            if (IsDisposed)
+            {
+                throw DisposedWhileConnecting();
+            }
+
             var error = new ConnMsgConnectionLostException("The connection closed right after it was opened.", connection.CloseReason);
             lock (_stateLock)
             {
@@ -185,11 +223,13 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
         var disposed = new ObjectDisposedException(nameof(ConnMsgClient), "The client was disposed.");
         await _disposing.CancelAsync().ConfigureAwait(false);
         Connection? connection;
+        Task connecting;
         lock (_stateLock)
         {
             connection = _current;
             _current = null;
             FailOpenLocked(disposed);
+            connecting = _connecting;
         }
 
         if (connection is not null)
@@ -197,10 +237,15 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
             await connection.CloseAsync(disposed, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
 
+        // A first connect under way ends promptly (disposal cancels it) and leaves no connection behind; only then
+        // is its reconnect loop, if it started one, known.
+        await connecting.ConfigureAwait(false);
         await _lifecycle.ConfigureAwait(false);
         SetState(ConnMsgConnectionState.Closed, null);
         CompleteAllSubscriptions();
     }
+
+    private ObjectDisposedException DisposedWhileConnecting() => new(GetType().FullName, "The client was disposed while it was connecting.");
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 

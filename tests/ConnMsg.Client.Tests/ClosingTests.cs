@@ -83,4 +83,52 @@ public sealed class ClosingTests
         var e = await Assert.ThrowsAsync<ConnMsgConnectionLostException>(() => request).Within();
         Assert.IsType<WebSocketException>(e.InnerException);
     }
+
+    [Fact]
+    public async Task DisposeDuringTheFirstConnectEndsTheConnectionAndConnectThrowsObjectDisposed()
+    {
+        var upgraded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var connectionEnd = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await RawWebSocketServer.StartAsync(async stream =>
+        {
+            // No $session: ConnectAsync waits for it (SessionWaitTimeout) with the connection open.
+            upgraded.SetResult();
+            connectionEnd.SetResult(await ReadUntilTheClientLeavesAsync(stream));
+        });
+        var client = new ConnMsgClient(server.WebSocketUri, Options() with { SessionWaitTimeout = TimeSpan.FromSeconds(10) });
+        var connecting = client.ConnectAsync();
+        await upgraded.Task.Within();
+
+        await client.DisposeAsync().AsTask().Within();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => connecting).Within();
+        Assert.Equal(ConnMsgConnectionState.Closed, client.State);
+        Assert.NotEqual("ping", await connectionEnd.Task.Within());
+    }
+
+    /// <summary>Reads the client's frames until it closes (close frame) or drops (end of stream) the connection.</summary>
+    private static async Task<string> ReadUntilTheClientLeavesAsync(Stream stream)
+    {
+        try
+        {
+            while (true)
+            {
+                var (opcode, _) = await RawWebSocketServer.ReadClientFrameAsync(stream);
+                if (opcode == 0x8)
+                {
+                    return "close";
+                }
+
+                if (opcode == 0x9)
+                {
+                    // A keep-alive ping: the connection is alive. Reported at once rather than waiting any longer.
+                    return "ping";
+                }
+            }
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException)
+        {
+            return "dropped";
+        }
+    }
 }
