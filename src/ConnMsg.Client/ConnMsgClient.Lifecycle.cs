@@ -318,12 +318,12 @@ public sealed partial class ConnMsgClient
             }
             catch (ConnMsgRejectedException e)
             {
-                state.SubscribedGeneration = -1;
+                state.SubscribedOn = null;
                 RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
                 return;
             }
 
-            state.SubscribedGeneration = connection.Generation;
+            state.SubscribedOn = connection;
             ConnMsgClientLog.Resubscribed(_logger, state.Topic, since, result.Recovered);
             if (since is { } from && result.Recovered == false)
             {

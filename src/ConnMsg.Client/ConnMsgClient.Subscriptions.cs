@@ -91,7 +91,7 @@ public sealed partial class ConnMsgClient
                 SubscribePendingRequest? request = null;
                 try
                 {
-                    if (state.SubscribedGeneration == connection.Generation)
+                    if (state.SubscribedOn == connection)
                     {
                         return subscription; // already live for another subscriber, or re-subscribed by a reconnect
                     }
@@ -99,7 +99,7 @@ public sealed partial class ConnMsgClient
                     try
                     {
                         await SubscribeOnAsync(connection, state, null, timeout.Token, out request).ConfigureAwait(false);
-                        state.SubscribedGeneration = connection.Generation;
+                        state.SubscribedOn = connection;
                         return subscription;
                     }
                     catch (Exception) when (request is { IsAbandoned: true })
@@ -172,7 +172,7 @@ public sealed partial class ConnMsgClient
         {
             // A subscriber confirmed on this connection since owns the server's subscription and unsubscribes when it
             // leaves. One still on its way sends its own $subscribe after this, under the gate.
-            bool undo = live && state.SubscribedGeneration != connection.Generation && !connection.IsClosed && !IsDisposed;
+            bool undo = live && state.SubscribedOn != connection && !connection.IsClosed && !IsDisposed;
             if (undo)
             {
                 await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
@@ -205,13 +205,14 @@ public sealed partial class ConnMsgClient
                 return; // someone subscribed again meanwhile and keeps the server subscription
             }
 
-            var connection = Volatile.Read(ref _current);
-            if (!IsDisposed && connection is not null && state.SubscribedGeneration == connection.Generation)
+            // On the connection it was made on: while a reconnect still re-subscribes other topics, that is the new
+            // connection, not yet the open one, and the subscription would otherwise stay on it.
+            if (!IsDisposed && state.SubscribedOn is { IsClosed: false } connection)
             {
                 await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
             }
 
-            state.SubscribedGeneration = -1;
+            state.SubscribedOn = null;
             RetireIfUnused(state);
         }
         finally

@@ -18,8 +18,11 @@ internal sealed class TopicState(string topic)
 
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
-    /// <summary>The connection generation the server-side subscription is live on; -1 when none. Guarded by <see cref="Gate"/>.</summary>
-    public int SubscribedGeneration { get; set; } = -1;
+    /// <summary>
+    /// The connection the server-side subscription is live on; null when none. Not always the client's open one: a
+    /// reconnect re-subscribes on its new connection before it publishes it. Guarded by <see cref="Gate"/>.
+    /// </summary>
+    public Connection? SubscribedOn { get; set; }
 
     /// <summary>Set once the state left the client's topic table; a subscriber must then use a fresh state.</summary>
     public bool Removed { get; private set; }
