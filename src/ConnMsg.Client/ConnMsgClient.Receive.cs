@@ -25,10 +25,16 @@ public sealed partial class ConnMsgClient
         {
             ConnMsgClientLog.BadMessage(_logger, error!);
 
-            // A request we cannot read still deserves its one answer (PROTOCOL §4); other kinds expect none.
+            // A request we cannot read still deserves its one answer (PROTOCOL §4); Inds expect none.
             if (envelope.Kind == MessageKind.Req)
             {
                 SendAnswer(connection, EnvelopeWriter.WriteRej(envelope.RawId, "bad_message", error));
+            }
+            else if (envelope.Kind is MessageKind.Cfm or MessageKind.Rej && envelope.IntegerId is { } id)
+            {
+                // Unreadable or not, it is the request's one answer (PROTOCOL §1): nothing else will come for it, and
+                // waiting on would only end at its timeout, holding its in-flight slot until then.
+                OnMalformedAnswer(connection, envelope.Kind, id, error!);
             }
 
             return;
@@ -65,26 +71,53 @@ public sealed partial class ConnMsgClient
             return;
         }
 
-        if (pending.DeferCompletion)
+        if (envelope.Kind != MessageKind.Cfm)
         {
-            if (envelope.Kind == MessageKind.Cfm)
-            {
-                pending.Stage(envelope.Data);
-            }
-            else
-            {
-                pending.StageFailure(new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
-            }
-
-            connection.AddToReleaseBatch(pending);
+            FailAnswered(connection, pending, new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
         }
-        else if (envelope.Kind == MessageKind.Cfm)
+        else if (pending.DeferCompletion)
         {
-            pending.Complete(envelope.Data);
+            pending.Stage(envelope.Data);
+            connection.AddToReleaseBatch(pending);
         }
         else
         {
-            pending.Fail(new ConnMsgRejectedException(envelope.Code!, envelope.Reason));
+            pending.Complete(envelope.Data);
+        }
+    }
+
+    /// <summary>A <c>cfm</c> or <c>rej</c> that breaks PROTOCOL §3 but names one of our requests: it fails that request.</summary>
+    private void OnMalformedAnswer(Connection connection, MessageKind kind, long id, string error)
+    {
+        if (!connection.TryTakePending(id, out var pending))
+        {
+            ConnMsgClientLog.AnswerDiscarded(_logger, id);
+            return;
+        }
+
+        // A cfm, however broken, says the server acted on the request (a $subscribe may be live); a rej says it did not.
+        pending!.OnSettled(kind == MessageKind.Cfm);
+        if (pending.IsAbandoned)
+        {
+            ConnMsgClientLog.AnswerDiscarded(_logger, id);
+            return;
+        }
+
+        string what = kind == MessageKind.Cfm ? "cfm" : "rej";
+        FailAnswered(connection, pending, new ConnMsgException($"The server's {what} answering request {id} is malformed: {error}."));
+    }
+
+    /// <summary>Fails a request taken out of the pending table by its answer, in the request's completion mode.</summary>
+    private static void FailAnswered(Connection connection, PendingRequest pending, Exception error)
+    {
+        if (pending.DeferCompletion)
+        {
+            pending.StageFailure(error);
+            connection.AddToReleaseBatch(pending);
+        }
+        else
+        {
+            pending.Fail(error);
         }
     }
 

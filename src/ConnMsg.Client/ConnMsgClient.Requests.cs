@@ -15,6 +15,7 @@ public sealed partial class ConnMsgClient
     /// <param name="data">The request's <c>data</c>; null sends none.</param>
     /// <param name="cancellationToken">Cancels waiting; a late answer is then discarded.</param>
     /// <exception cref="ConnMsgRejectedException">The server answered <c>rej</c>.</exception>
+    /// <exception cref="ConnMsgException">The server's answer was malformed (e.g. a <c>rej</c> without <c>code</c>).</exception>
     /// <exception cref="ConnMsgConnectionLostException">The connection dropped while the request was in flight.</exception>
     /// <exception cref="ConnMsgMessageTooLargeException">The encoded request exceeds the server's <c>maxMessage</c>; nothing was sent.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="ConnMsgClientOptions.RequestTimeout"/>.</exception>
@@ -46,6 +47,7 @@ public sealed partial class ConnMsgClient
     /// <param name="resultType">Type info of <typeparamref name="TResult"/>.</param>
     /// <param name="cancellationToken">Cancels waiting; a late answer is then discarded.</param>
     /// <exception cref="ConnMsgRejectedException">The server answered <c>rej</c>.</exception>
+    /// <exception cref="ConnMsgException">The server's answer was malformed (e.g. a <c>rej</c> without <c>code</c>).</exception>
     /// <exception cref="ConnMsgConnectionLostException">The connection dropped while the request was in flight.</exception>
     /// <exception cref="ConnMsgMessageTooLargeException">The encoded request exceeds the server's <c>maxMessage</c>; nothing was sent.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="ConnMsgClientOptions.RequestTimeout"/>.</exception>
@@ -83,6 +85,7 @@ public sealed partial class ConnMsgClient
     /// <param name="cancellationToken">Cancels waiting; a late answer is then discarded.</param>
     /// <returns>The answer's <c>data</c>; the JSON literal <c>null</c> when it carried none.</returns>
     /// <exception cref="ConnMsgRejectedException">The server answered <c>rej</c>.</exception>
+    /// <exception cref="ConnMsgException">The server's answer was malformed (e.g. a <c>rej</c> without <c>code</c>).</exception>
     /// <exception cref="ConnMsgConnectionLostException">The connection dropped while the request was in flight.</exception>
     /// <exception cref="ConnMsgMessageTooLargeException">The encoded request exceeds the server's <c>maxMessage</c>; nothing was sent.</exception>
     /// <exception cref="TimeoutException">No answer within <see cref="ConnMsgClientOptions.RequestTimeout"/>.</exception>

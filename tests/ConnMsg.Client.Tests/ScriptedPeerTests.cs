@@ -103,4 +103,28 @@ public sealed class ScriptedPeerTests
         await logger.WaitForAsync(6, m => m.Contains("999999")).Within(); // AnswerDiscarded
         done.SetResult();
     }
+
+    [Theory]
+    [InlineData("""{"type":"rej","id":ID,"reason":"no code"}""", "code missing")]
+    [InlineData("""{"type":"rej","id":ID,"code":7,"reason":"code not a string"}""", "code missing")]
+    [InlineData("""{"type":"cfm","id":ID,"data":[1,}""", "not valid JSON")]
+    public async Task MalformedAnswerWithAReadableIdFailsItsRequestAndGivesItsSlotBack(string answer, string error)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            await ScriptedServer.SendAsync(socket, answer.Replace("ID", request.RootElement.GetProperty("id").GetRawText()));
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        // The answer is the request's one answer (PROTOCOL §1), unreadable or not: nothing else will come for it.
+        var e = await Assert.ThrowsAsync<ConnMsgException>(() => client.RequestAsync("op", Json("1"), TimeSpan.FromSeconds(5))).Within();
+
+        Assert.Contains(error, e.Message);
+        Assert.Equal(256, client.CurrentConnection!.FreeSlots);
+        done.SetResult();
+    }
 }
