@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Http;
 using System.Net.WebSockets;
 using ConnMsg.Client.Internal;
@@ -184,6 +185,10 @@ public sealed partial class ConnMsgClient
     /// <summary>The reconnect loop: runs until disposal or until reconnecting is given up.</summary>
     private async Task RunAsync(Connection connection)
     {
+        // Reconnect attempts since a connection last stayed open for ReconnectStableAfter: the backoff grows with all
+        // of them, so a server that accepts and at once drops connections is not reconnected to at the shortest delay.
+        int unstableAttempts = 0;
+        long openedAt = Stopwatch.GetTimestamp();
         while (true)
         {
             // Both loops must have exited: the old receive loop must not touch topic state once the new one runs.
@@ -191,6 +196,11 @@ public sealed partial class ConnMsgClient
             if (IsDisposed)
             {
                 return;
+            }
+
+            if (Stopwatch.GetElapsedTime(openedAt) >= _options.ReconnectStableAfter)
+            {
+                unstableAttempts = 0;
             }
 
             var error = connection.CloseReason;
@@ -202,17 +212,21 @@ public sealed partial class ConnMsgClient
             }
 
             SetState(ConnMsgConnectionState.Reconnecting, error);
-            var next = await ReconnectAsync().ConfigureAwait(false);
+            var (next, attempts) = await ReconnectAsync(unstableAttempts).ConfigureAwait(false);
             if (next is null)
             {
                 return;
             }
 
+            unstableAttempts += attempts;
+            openedAt = Stopwatch.GetTimestamp();
             connection = next;
         }
     }
 
-    private async Task<Connection?> ReconnectAsync()
+    /// <summary>Reconnects after an outage; returns the new, published connection (null: given up or disposed) and the attempts it took.</summary>
+    /// <param name="earlierAttempts">Attempts of earlier outages that still count towards the backoff.</param>
+    private async Task<(Connection? Connection, int Attempts)> ReconnectAsync(int earlierAttempts)
     {
         var token = _disposing.Token;
         for (int attempt = 1; ; attempt++)
@@ -221,13 +235,13 @@ public sealed partial class ConnMsgClient
             {
                 ConnMsgClientLog.ReconnectGaveUp(_logger, max);
                 GoClosed(new ConnMsgConnectionLostException($"The connection was lost and {max} reconnect attempts failed."));
-                return null;
+                return (null, attempt - 1);
             }
 
             Connection? next = null;
             try
             {
-                var delay = Backoff(attempt);
+                var delay = Backoff(earlierAttempts + attempt);
                 ConnMsgClientLog.ReconnectScheduled(_logger, attempt, delay);
                 await Task.Delay(delay, token).ConfigureAwait(false);
                 if (_options.BeforeReconnectAttempt is { } hook)
@@ -240,19 +254,19 @@ public sealed partial class ConnMsgClient
                 if (TryMakeCurrent(next))
                 {
                     SetState(ConnMsgConnectionState.Open, null);
-                    return next;
+                    return (next, attempt);
                 }
 
                 if (IsDisposed)
                 {
                     next.Abort(null);
-                    return null;
+                    return (null, attempt);
                 }
             }
             catch (Exception) when (IsDisposed)
             {
                 next?.Abort(null);
-                return null;
+                return (null, attempt);
             }
             catch (Exception e)
             {

@@ -71,8 +71,32 @@ public sealed record ConnMsgClientOptions
     /// <summary>Whether to reconnect after the connection drops. Default true.</summary>
     public bool Reconnect { get; init; } = true;
 
-    /// <summary>The first reconnect delay; doubled per failed attempt up to <see cref="ReconnectMaxDelay"/>, with jitter. Default 100 ms.</summary>
+    /// <summary>
+    /// The first reconnect delay; doubled per attempt up to <see cref="ReconnectMaxDelay"/>, with jitter, and back to
+    /// this only once a connection stayed open for <see cref="ReconnectStableAfter"/>. Default 100 ms.
+    /// </summary>
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// How long a connection must stay open before the reconnect backoff starts over from
+    /// <see cref="ReconnectInitialDelay"/>. Default 5 s; zero starts it over on every successful reconnect.
+    /// <para>Until then, the attempts that led to the connection keep counting: a server that accepts connections and
+    /// drops them at once (refused credentials, a crash loop, a proxy that cannot reach its backend) is reconnected to
+    /// ever more slowly, up to <see cref="ReconnectMaxDelay"/>, instead of every <see cref="ReconnectInitialDelay"/>
+    /// forever. <see cref="ReconnectMaxAttempts"/> still counts per outage.</para>
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than zero.</exception>
+    public TimeSpan ReconnectStableAfter
+    {
+        get => _reconnectStableAfter;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _reconnectStableAfter = value;
+        }
+    }
+
+    private readonly TimeSpan _reconnectStableAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>The cap of the reconnect delay. Default 30 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; init; } = TimeSpan.FromSeconds(30);
