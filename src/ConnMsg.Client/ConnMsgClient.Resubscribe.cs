@@ -26,29 +26,113 @@ public sealed partial class ConnMsgClient
                 return;
             }
 
-            long? since = state.HasHistory ? state.LastSeq : null;
-            SubscribeResult result;
-            try
+            if (!await TryResubscribeAsync(connection, state, cancellationToken).ConfigureAwait(false))
             {
-                result = await SubscribeOnAsync(connection, state, since, cancellationToken, out _).ConfigureAwait(false);
-            }
-            catch (ConnMsgRejectedException e)
-            {
-                state.SubscribedOn = null;
-                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
-                return;
-            }
-
-            state.SubscribedOn = connection;
-            ConnMsgClientLog.Resubscribed(_logger, state.Topic, since, result.Recovered);
-            if (since is { } from && result.Recovered == false)
-            {
-                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, from, result.Seq, null));
+                // Not before the connection is published: the server may stay overloaded for long, and the requests
+                // waiting for the connection need not wait for this topic.
+                _ = ResubscribeAgainAsync(connection, state);
             }
         }
         finally
         {
             state.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends one re-subscription of a topic on a connection; the caller holds the topic's gate. False when the server
+    /// refused it <c>overloaded</c> and it is to be sent again on the same connection; true when it is done with:
+    /// live, refused for good (reported through <see cref="RecoveryFailed"/>), or refused <c>shutting_down</c>.
+    /// </summary>
+    private async Task<bool> TryResubscribeAsync(Connection connection, TopicState state, CancellationToken cancellationToken)
+    {
+        long? since = state.HasHistory ? state.LastSeq : null;
+        SubscribeResult result;
+        try
+        {
+            result = await SubscribeOnAsync(connection, state, since, cancellationToken, out _).ConfigureAwait(false);
+        }
+        catch (ConnMsgRejectedException e) when (e.Code == "overloaded")
+        {
+            // "Retry later" (PROTOCOL §4): the connection is healthy and may never drop, so waiting for the next one
+            // could take forever.
+            state.SubscribedOn = null;
+            return false;
+        }
+        catch (ConnMsgRejectedException e) when (e.Code == "shutting_down")
+        {
+            // The server is draining and closes this connection once done (PROTOCOL §6); the next connection
+            // subscribes the topic again, as after any connection loss. Nothing is refused for good.
+            state.SubscribedOn = null;
+            ConnMsgClientLog.ResubscribeLeftToNextConnection(_logger, state.Topic);
+            return true;
+        }
+        catch (ConnMsgRejectedException e)
+        {
+            state.SubscribedOn = null;
+            RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
+            return true;
+        }
+
+        state.SubscribedOn = connection;
+        ConnMsgClientLog.Resubscribed(_logger, state.Topic, since, result.Recovered);
+        if (since is { } from && result.Recovered == false)
+        {
+            RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, from, result.Seq, null));
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Sends a re-subscription refused <c>overloaded</c> again on the same connection, after the reconnect backoff
+    /// growing per refusal, until it is done with (see <see cref="TryResubscribeAsync"/>), the topic has no subscriber
+    /// left or was subscribed meanwhile, the connection is lost (the next one re-subscribes it) or the client is disposed.
+    /// </summary>
+    private async Task ResubscribeAgainAsync(Connection connection, TopicState state)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_disposing.Token, connection.Aborted);
+        for (int retry = 1; ; retry++)
+        {
+            var delay = Backoff(retry);
+            ConnMsgClientLog.ResubscribeRetryScheduled(_logger, state.Topic, retry, delay);
+            try
+            {
+                await Task.Delay(delay, stop.Token).ConfigureAwait(false);
+                await state.Gate.WaitAsync(stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            try
+            {
+                if (state.Removed || state.Subscribers.Length == 0 || state.SubscribedOn == connection)
+                {
+                    return;
+                }
+
+                if (await TryResubscribeAsync(connection, state, stop.Token).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            catch (Exception) when (stop.IsCancellationRequested || connection.IsClosed)
+            {
+                return; // disposed, or the connection was lost: the next one re-subscribes the topic
+            }
+            catch (Exception e)
+            {
+                // No answer within the request timeout: the topic's Inds may no longer arrive; the application is told.
+                state.SubscribedOn = null;
+                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, state.LastSeq, null, e));
+                return;
+            }
+            finally
+            {
+                state.Gate.Release();
+            }
         }
     }
 }

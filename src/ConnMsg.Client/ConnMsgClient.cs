@@ -74,7 +74,9 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
     /// <summary>
     /// Raised after a reconnect when a topic's missed Inds could not all be replayed (<c>"recovered":false</c>)
-    /// or its re-subscription was refused. The application must then resynchronise that topic by its own means.
+    /// or its re-subscription was refused for good. The application must then resynchronise that topic by its own means.
+    /// A refusal that says "not now" is not reported: <c>overloaded</c> is sent again on the same connection after a
+    /// growing backoff, <c>shutting_down</c> is left to the next connection.
     /// </summary>
     public event EventHandler<ConnMsgRecoveryFailedEventArgs>? RecoveryFailed;
 

@@ -58,4 +58,10 @@ internal static partial class ConnMsgClientLog
 
     [LoggerMessage(18, LogLevel.Debug, "A subscribe to {Topic} whose caller gave up has settled (live: {Live}); sent $unsubscribe: {Unsubscribed}.")]
     public static partial void AbandonedSubscribeSettled(ILogger logger, string topic, bool live, bool unsubscribed);
+
+    [LoggerMessage(19, LogLevel.Information, "Re-subscription of {Topic} was refused overloaded; sending it again in {Delay} (retry {Retry}).")]
+    public static partial void ResubscribeRetryScheduled(ILogger logger, string topic, int retry, TimeSpan delay);
+
+    [LoggerMessage(20, LogLevel.Information, "Re-subscription of {Topic} was refused shutting_down; the next connection subscribes it again.")]
+    public static partial void ResubscribeLeftToNextConnection(ILogger logger, string topic);
 }

@@ -3,7 +3,8 @@ namespace ConnMsg.Client;
 /// <summary>
 /// A subscription could not be recovered without loss after a reconnect: the server's history
 /// no longer reached back to the last Ind the application saw (PROTOCOL §5.3, <c>"recovered":false</c>),
-/// or the server refused the re-subscription. The application must resynchronise by its own means.
+/// or the server refused the re-subscription for good (any code but <c>overloaded</c> and <c>shutting_down</c>, which
+/// are retried) or did not answer it. The application must resynchronise by its own means.
 /// </summary>
 public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
 {
@@ -25,6 +26,6 @@ public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
     /// <summary>The topic's current <c>seq</c> as reported by the server; live Inds continue after it. Null when the re-subscription failed.</summary>
     public long? CurrentSeq { get; }
 
-    /// <summary>Set when the server refused the re-subscription (the topic then receives nothing until subscribed again).</summary>
+    /// <summary>Set when the server refused the re-subscription or did not answer it (the topic then receives nothing until subscribed again).</summary>
     public Exception? Error { get; }
 }

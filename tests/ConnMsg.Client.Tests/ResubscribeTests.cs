@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Threading.Channels;
 using ConnMsg.Client.Tests.Infrastructure;
 using static ConnMsg.Client.Tests.Infrastructure.TestClients;
 
@@ -7,7 +8,7 @@ namespace ConnMsg.Client.Tests;
 
 /// <summary>
 /// Re-subscription after a reconnect (PROTOCOL §5.2, §5.3) when the server does not simply confirm it: an answer held
-/// back. A scripted server decides each answer, which the gateway cannot be made to do.
+/// back, or a refusal (PROTOCOL §4). A scripted server decides each answer, which the gateway cannot be made to do.
 /// </summary>
 public sealed class ResubscribeTests
 {
@@ -91,8 +92,141 @@ public sealed class ResubscribeTests
         Assert.Contains("$unsubscribe topic.a", seen);
     }
 
+    [Fact]
+    public async Task ResubscriptionRefusedOverloadedIsSentAgainOnTheSameConnection()
+    {
+        var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sentAgain = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            if (index == 0)
+            {
+                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+                await drop.Task;
+                socket.Abort();
+                return;
+            }
+
+            await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), "overloaded"));
+            var again = await ReceiveJsonAsync(socket);
+            sentAgain.SetResult(again.GetProperty("op").GetString()!);
+            await ScriptedServer.SendAsync(socket, Cfm(again));
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"news","data":{"n":1}}""");
+            await AnswerUntilClosedAsync(socket);
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+        var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
+        var received = Channel.CreateUnbounded<ConnMsgInd>();
+        await using var subscription = await client.SubscribeAsync("news", ind => received.Writer.TryWrite(ind)).Within();
+
+        drop.SetResult();
+
+        // overloaded says "not now": the subscription the application holds must not be given up over it.
+        var first = await Task.WhenAny(sentAgain.Task, failed.Task).Within();
+        if (first == failed.Task)
+        {
+            Assert.Fail($"the re-subscription refused overloaded was given up: RecoveryFailed ({(await failed.Task).Error?.Message})");
+        }
+
+        Assert.Equal("$subscribe", await sentAgain.Task);
+        Assert.Equal(1, N(await received.Reader.ReadAsync().AsTask().Within()));
+        Assert.False(failed.Task.IsCompleted);
+    }
+
+    [Fact]
+    public async Task ResubscriptionRefusedShuttingDownWaitsForTheNextConnection()
+    {
+        var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            switch (index)
+            {
+                case 0:
+                    await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+                    await drop.Task;
+                    socket.Abort();
+                    return;
+                case 1:
+                    // A draining server (PROTOCOL §6) refuses new requests, then closes with 1001.
+                    await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), "shutting_down"));
+                    await socket.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "draining", CancellationToken.None);
+                    return;
+                default:
+                    await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+                    await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"news","data":{"n":2}}""");
+                    await AnswerUntilClosedAsync(socket);
+                    return;
+            }
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+        var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
+        var received = Channel.CreateUnbounded<ConnMsgInd>();
+        await using var subscription = await client.SubscribeAsync("news", ind => received.Writer.TryWrite(ind)).Within();
+
+        drop.SetResult();
+
+        // Live again on the third connection; the refusal on the second was raised (if at all) before that one opened.
+        Assert.Equal(2, N(await received.Reader.ReadAsync().AsTask().Within()));
+        if (failed.Task.IsCompleted)
+        {
+            Assert.Fail($"shutting_down was reported as a failed recovery: {(await failed.Task).Error?.Message}");
+        }
+    }
+
+    [Fact]
+    public async Task ResubscriptionRefusedForGoodRaisesRecoveryFailed()
+    {
+        var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            if (index == 0)
+            {
+                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+                await drop.Task;
+                socket.Abort();
+                return;
+            }
+
+            await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), "forbidden"));
+            await AnswerUntilClosedAsync(socket);
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+        var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
+        await using var subscription = await client.SubscribeAsync("news").Within();
+
+        drop.SetResult();
+
+        var e = await failed.Task.Within();
+        Assert.Equal("news", e.Topic);
+        Assert.Equal("forbidden", Assert.IsType<ConnMsgRejectedException>(e.Error).Code);
+    }
+
     private static async Task<JsonElement> ReceiveJsonAsync(WebSocket socket)
         => JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket)).RootElement;
 
     private static string Cfm(JsonElement request) => $$"""{"type":"cfm","id":{{request.GetProperty("id").GetRawText()}}}""";
+
+    private static string Rej(JsonElement request, string code) => $$"""{"type":"rej","id":{{request.GetProperty("id").GetRawText()}},"code":"{{code}}"}""";
+
+    /// <summary>Confirms every request until the client closes.</summary>
+    private static async Task AnswerUntilClosedAsync(WebSocket socket)
+    {
+        try
+        {
+            while (true)
+            {
+                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+            }
+        }
+        catch (WebSocketException)
+        {
+            // The client closed (ScriptedServer.ReceiveAsync reports its close frame this way) or went away.
+        }
+    }
 }
