@@ -108,12 +108,12 @@ public sealed partial class ConnMsgClient
             {
                 // The server would close the connection (1009) over it; refuse it so the request still gets its one answer.
                 answer.Return();
-                answer = EnvelopeWriter.WriteRej(id, "internal", "The answer exceeds the server's maxMessage.");
+                answer = WriteRejWithin(id, "internal", "The answer exceeds the server's maxMessage.", connection.MaxMessageSize);
             }
         }
         catch (ConnMsgRejectedException e) when (Names.IsSnakeCase(e.Code))
         {
-            answer = EnvelopeWriter.WriteRej(id, e.Code, e.Reason);
+            answer = WriteRejWithin(id, e.Code, e.Reason, connection.MaxMessageSize);
         }
         catch (ConnMsgRejectedException e)
         {
@@ -135,5 +135,55 @@ public sealed partial class ConnMsgClient
         }
 
         SendAnswer(connection, answer);
+    }
+
+    /// <summary>
+    /// A <c>rej</c> within the server's <c>maxMessage</c>, which closes the connection (1009) over a larger one and
+    /// leaves its request unanswered: a reason too long is cut to the longest prefix that fits. Should even the bare
+    /// code not fit, it answers <c>internal</c>.
+    /// </summary>
+    private static OutboundMessage WriteRejWithin(byte[] id, string code, string? reason, int limit)
+    {
+        var answer = EnvelopeWriter.WriteRej(id, code, reason);
+        if (answer.Length <= limit)
+        {
+            return answer;
+        }
+
+        answer.Return();
+        int fits = 0;
+        if (!string.IsNullOrEmpty(reason))
+        {
+            // Searched for, not computed: escaping makes the bytes per char vary (a quote takes two, a control
+            // character six, a non-ASCII one up to four). Rare, so a few trial writes are fine.
+            int tooLong = reason.Length;
+            while (tooLong - fits > 1)
+            {
+                int middle = fits + ((tooLong - fits) / 2);
+                var trial = EnvelopeWriter.WriteRej(id, code, Prefix(reason, middle));
+                bool fitsHere = trial.Length <= limit;
+                trial.Return();
+                if (fitsHere)
+                {
+                    fits = middle;
+                }
+                else
+                {
+                    tooLong = middle;
+                }
+            }
+        }
+
+        answer = EnvelopeWriter.WriteRej(id, code, fits == 0 ? null : Prefix(reason!, fits));
+        if (answer.Length <= limit)
+        {
+            return answer;
+        }
+
+        answer.Return();
+        return EnvelopeWriter.WriteRej(id, "internal", null);
+
+        // Never splits a surrogate pair, which the JSON writer would refuse.
+        static string Prefix(string text, int length) => char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
     }
 }

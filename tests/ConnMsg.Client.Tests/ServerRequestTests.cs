@@ -123,4 +123,37 @@ public sealed class ServerRequestTests
         Assert.Equal("s2", client.Session.Id);
         done.SetResult(); // only now may the script end and the server close
     }
+
+    [Fact]
+    public async Task RejAnswerLargerThanTheServersMaxMessageIsCutToFitByShorteningItsReason()
+    {
+        var clientReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answered = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"$session","data":{"id":"s4","keepAlive":15,"maxMessage":1000,"maxInFlight":256}}""");
+            await clientReady.Task;
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":12,"op":"things.check","data":{}}""");
+            answered.SetResult(await ScriptedServer.ReceiveAsync(socket));
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+        string reason = string.Concat(Enumerable.Repeat("\"a long reason\" ", 300));
+        using var check = client.OnRequest("things.check", (_, _) => throw new ConnMsgRejectedException("too_long", reason));
+        clientReady.SetResult();
+
+        string answer = await answered.Task.Within();
+        done.SetResult();
+
+        // The server would close the connection (1009) over a larger one, and its request would go unanswered.
+        Assert.InRange(System.Text.Encoding.UTF8.GetByteCount(answer), 1, 1000);
+        var rej = JsonDocument.Parse(answer).RootElement;
+        Assert.Equal("rej", rej.GetProperty("type").GetString());
+        Assert.Equal(12, rej.GetProperty("id").GetInt32());
+        Assert.Equal("too_long", rej.GetProperty("code").GetString());
+        string sent = rej.GetProperty("reason").GetString()!;
+        Assert.StartsWith("\"a long reason\"", sent);
+        Assert.StartsWith(sent, reason);
+    }
 }
