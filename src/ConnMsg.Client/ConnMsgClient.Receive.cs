@@ -125,7 +125,7 @@ public sealed partial class ConnMsgClient
     {
         if (topic.SequenceEqual("$session"))
         {
-            connection.SetSession(ReadSession(envelope.Data, connection.MaxMessageSize));
+            connection.SetSession(ReadSession(envelope.Data, connection.MaxMessageSize, _options.MaxInFlight));
             return;
         }
 
@@ -166,12 +166,13 @@ public sealed partial class ConnMsgClient
         }
     }
 
-    private static ConnMsgSession ReadSession(ReadOnlySpan<byte> data, int defaultMaxMessage)
+    /// <summary>Reads <c>$session</c> (PROTOCOL §5.1); a limit it does not state stays what the client assumed until now.</summary>
+    private static ConnMsgSession ReadSession(ReadOnlySpan<byte> data, int defaultMaxMessage, int defaultMaxInFlight)
     {
         string? id = null;
         double keepAlive = 15;
         int maxMessage = defaultMaxMessage;
-        int maxInFlight = 256;
+        int maxInFlight = defaultMaxInFlight;
         try
         {
             var reader = new Utf8JsonReader(data);

@@ -127,4 +127,20 @@ public sealed class ScriptedPeerTests
         Assert.Equal(256, client.CurrentConnection!.FreeSlots);
         done.SetResult();
     }
+
+    [Fact]
+    public async Task SessionWithoutMaxInFlightLeavesTheConfiguredMaxInFlight()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"$session","data":{"id":"s","keepAlive":15,"maxMessage":65536}}""");
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options() with { MaxInFlight = 3 });
+
+        Assert.Equal(3, client.Session!.MaxInFlight);
+        Assert.Equal(3, client.CurrentConnection!.MaxInFlight);
+        done.SetResult();
+    }
 }
