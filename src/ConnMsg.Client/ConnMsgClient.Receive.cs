@@ -166,6 +166,9 @@ public sealed partial class ConnMsgClient
         }
     }
 
+    /// <summary>The largest <c>keepAlive</c> a <c>$session</c> is taken to say (about 68 years); more is clamped to it.</summary>
+    private const double MaxKeepAliveSeconds = int.MaxValue;
+
     /// <summary>Reads <c>$session</c> (PROTOCOL §5.1); a limit it does not state stays what the client assumed until now.</summary>
     private static ConnMsgSession ReadSession(ReadOnlySpan<byte> data, int defaultMaxMessage, int defaultMaxInFlight)
     {
@@ -188,9 +191,11 @@ public sealed partial class ConnMsgClient
                     else if (reader.ValueTextEquals("keepAlive"u8))
                     {
                         reader.Read();
-                        if (reader.TokenType == JsonTokenType.Number)
+                        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double value))
                         {
-                            keepAlive = reader.GetDouble();
+                            // Informational only, but TimeSpan.FromSeconds throws beyond about 29,000 years, and a
+                            // throw here would lose the limits too.
+                            keepAlive = Math.Clamp(value, 0, MaxKeepAliveSeconds);
                         }
                     }
                     else if (reader.ValueTextEquals("maxMessage"u8))

@@ -143,4 +143,26 @@ public sealed class ScriptedPeerTests
         Assert.Equal(3, client.CurrentConnection!.MaxInFlight);
         done.SetResult();
     }
+
+    [Theory]
+    [InlineData("1e300")]
+    [InlineData("1e400")]
+    [InlineData("-5")]
+    public async Task SessionWithAnAbsurdKeepAliveStillSetsTheLimits(string keepAlive)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, $$$"""{"type":"ind","topic":"$session","data":{"id":"s","keepAlive":{{{keepAlive}}},"maxMessage":100,"maxInFlight":4}}""");
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        var session = client.Session;
+        Assert.NotNull(session);
+        Assert.Equal(100, session.MaxMessage);
+        Assert.Equal(4, session.MaxInFlight);
+        Assert.True(session.KeepAlive >= TimeSpan.Zero);
+        done.SetResult();
+    }
 }
