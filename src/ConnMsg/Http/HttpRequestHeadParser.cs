@@ -34,6 +34,12 @@ internal static class HttpRequestHeadParser
                 // Every complete line after the request line is a header: too many is known before the blank line.
                 error = HttpParseError.TooManyHeaders;
             }
+            else
+            {
+                // A client that ends its lines with a bare LF (or CR) never sends the CRLFCRLF looked for above: without
+                // this it would wait out the handshake timeout for an answer that is a 400 now.
+                error = BareLineEnd(reader.UnreadSequence);
+            }
 
             return false;
         }
@@ -80,6 +86,65 @@ internal static class HttpRequestHeadParser
         }
 
         return length <= maxRequestLine;
+    }
+
+    /// <summary>
+    /// Whether the buffered bytes hold a line end other than CRLF (RFC 9112 §2.2): an LF not after a CR, or a CR before
+    /// anything but an LF. A CR that is the last byte so far may still get its LF. Such a line end in the request line is
+    /// a malformed request line, after it a malformed header, as <see cref="TryParse"/> reports it in a complete head.
+    /// </summary>
+    private static HttpParseError BareLineEnd(in ReadOnlySequence<byte> buffered)
+    {
+        bool crLast = false; // the previous segment ended with a CR
+        bool pastRequestLine = false;
+        foreach (ReadOnlyMemory<byte> segment in buffered)
+        {
+            ReadOnlySpan<byte> span = segment.Span;
+            if (span.IsEmpty)
+            {
+                continue;
+            }
+
+            int i = 0;
+            if (crLast)
+            {
+                if (span[0] != (byte)'\n')
+                {
+                    return pastRequestLine ? HttpParseError.MalformedHeader : HttpParseError.MalformedRequestLine;
+                }
+
+                crLast = false;
+                pastRequestLine = true;
+                i = 1;
+            }
+
+            while (i < span.Length)
+            {
+                int at = span[i..].IndexOfAny((byte)'\r', (byte)'\n');
+                if (at < 0)
+                {
+                    break;
+                }
+
+                at += i;
+                if (span[at] == (byte)'\n' || (at + 1 < span.Length && span[at + 1] != (byte)'\n'))
+                {
+                    // Every CRLF before was stepped over whole, so an LF here has no CR before it.
+                    return pastRequestLine ? HttpParseError.MalformedHeader : HttpParseError.MalformedRequestLine;
+                }
+
+                if (at + 1 == span.Length)
+                {
+                    crLast = true;
+                    break;
+                }
+
+                pastRequestLine = true;
+                i = at + 2;
+            }
+        }
+
+        return HttpParseError.None;
     }
 
     private static long CompleteLines(in ReadOnlySequence<byte> buffered)

@@ -83,6 +83,18 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
         Assert.NotEmpty(r.Body.Trim());
     }
 
+    [Theory]
+    [InlineData("GET /ws HTTP/1.1\nHost: localhost\n\n")]
+    [InlineData("GET /ws HTTP/1.1\r\nHost: localhost\n\n")]
+    [InlineData("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\n")]
+    [InlineData("GET /ws HTTP/1.1\rHost: localhost\r\r")]
+    public async Task RequestWhoseLinesDoNotEndWithCrlfGets400WithoutWaitingForTheHandshakeTimeout(string request)
+    {
+        // RFC 9112 §2.2. The default HandshakeTimeout (10 s) is longer than RawHttp waits (5 s): only a prompt 400 passes.
+        RawHttpResponse r = await RawHttp.SendAsync(Port, request);
+        Assert.Equal(400, r.Status);
+    }
+
     [Fact]
     public async Task UpgradeTokensAreMatchedCaseInsensitively()
     {

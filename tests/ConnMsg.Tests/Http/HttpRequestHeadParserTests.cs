@@ -197,6 +197,53 @@ public class HttpRequestHeadParserTests
         { "absolute-form without authority", "GET http:///ws HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
     };
 
+    public static TheoryData<string, string, string> BareLineEnds => new()
+    {
+        { "bare LF everywhere", "GET /ws HTTP/1.1\nHost: localhost\n\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "bare LF after the first header", "GET /ws HTTP/1.1\r\nHost: localhost\nUpgrade: websocket\n\n", nameof(HttpParseError.MalformedHeader) },
+        { "bare LF as the blank line", "GET /ws HTTP/1.1\r\nHost: localhost\r\n\n", nameof(HttpParseError.MalformedHeader) },
+        { "bare CR ending the request line", "GET /ws HTTP/1.1\rHost: localhost\r\r", nameof(HttpParseError.MalformedRequestLine) },
+        { "bare CR ending a header", "GET /ws HTTP/1.1\r\nHost: localhost\rUpgrade: websocket\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+    };
+
+    [Theory]
+    [MemberData(nameof(BareLineEnds))]
+    public void LineNotEndedByCrlfIsRefusedAsSoonAsItArrives(string name, string head, string error)
+    {
+        // RFC 9112 §2.2: a line ends with CRLF; a bare LF or CR makes the head invalid (400), not merely unfinished, so
+        // the answer must not wait for a CRLFCRLF that such a client never sends.
+        var expected = Enum.Parse<HttpParseError>(error);
+        byte[] input = Bytes(head);
+        int knownAt = FirstBareLineEnd(input) + 1;
+        for (int length = 0; length <= input.Length; length++)
+        {
+            HttpParseError due = length >= knownAt ? expected : HttpParseError.None;
+            var whole = Parse(new ReadOnlySequence<byte>(input[..length]));
+            var perByte = Parse(Segments.OnePerByte(input[..length]));
+            Assert.True((whole.Ok, whole.Error, whole.Consumed) == (false, due, 0L), $"{name}, prefix {length}: {whole.Error}");
+            Assert.True((perByte.Ok, perByte.Error, perByte.Consumed) == (false, due, 0L), $"{name}, prefix {length} one segment per byte: {perByte.Error}");
+        }
+    }
+
+    // Where a bare line end becomes known: at an LF not after a CR, or at the byte after a CR that is not an LF.
+    private static int FirstBareLineEnd(byte[] input)
+    {
+        for (int i = 0; i < input.Length; i++)
+        {
+            if (input[i] == '\n' && (i == 0 || input[i - 1] != '\r'))
+            {
+                return i;
+            }
+
+            if (input[i] == '\r' && i + 1 < input.Length && input[i + 1] != '\n')
+            {
+                return i + 1;
+            }
+        }
+
+        throw new ArgumentException("no bare line end", nameof(input));
+    }
+
     [Theory]
     [InlineData("GET http://example.com/ws?token=1 HTTP/1.1", "/ws", "?token=1")]
     [InlineData("GET HTTPS://example.com:8443/ws HTTP/1.1", "/ws", "")]
