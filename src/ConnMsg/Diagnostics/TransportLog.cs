@@ -23,6 +23,9 @@ internal static partial class TransportLog
     [LoggerMessage(1007, LogLevel.Error, "The handshake hook failed for a client at {RemoteEndPoint}; the handshake was refused with 500")]
     public static partial void HandshakeHookFailed(ILogger logger, string? remoteEndPoint, Exception exception);
 
+    [LoggerMessage(1008, LogLevel.Debug, "Client at {RemoteEndPoint} left before its request was answered")]
+    public static partial void HandshakeAbandoned(ILogger logger, string? remoteEndPoint);
+
     [LoggerMessage(1006, LogLevel.Warning, "Accepting a connection failed ({SocketError}); trying again in {DelayMs} ms")]
     public static partial void AcceptFailed(ILogger logger, System.Net.Sockets.SocketError socketError, int delayMs, Exception exception);
 }

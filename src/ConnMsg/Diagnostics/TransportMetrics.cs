@@ -18,6 +18,7 @@ public sealed class TransportMetrics
     private long _slowConsumerCloses;
     private long _publisherYields;
     private long _abnormalClosures;
+    private long _handshakesAbandoned;
     private readonly ConcurrentDictionary<string, StrongBox> _refused = new();
     private readonly ConcurrentDictionary<ushort, StrongBox> _closesSent = new();
     private readonly ConcurrentDictionary<ushort, StrongBox> _closesReceived = new();
@@ -33,6 +34,8 @@ public sealed class TransportMetrics
         meter.CreateObservableUpDownCounter("connmsg.connections.open", () => Interlocked.Read(ref _connectionsOpen), description: "WebSocket connections open");
         meter.CreateObservableCounter("connmsg.connections.accepted", () => Interlocked.Read(ref _connectionsAccepted), description: "WebSocket handshakes accepted");
         meter.CreateObservableCounter("connmsg.handshakes.refused", () => Snapshot(_refused, "reason", static reason => reason), description: "Handshakes refused, by reason");
+        meter.CreateObservableCounter("connmsg.handshakes.abandoned", () => Interlocked.Read(ref _handshakesAbandoned),
+            description: "Connections the client ended, or that failed, before their request was answered");
         meter.CreateObservableCounter("connmsg.frames.in", () => Interlocked.Read(ref _framesIn));
         meter.CreateObservableCounter("connmsg.frames.out", () => Interlocked.Read(ref _framesOut));
         meter.CreateObservableCounter("connmsg.bytes.in", () => Interlocked.Read(ref _bytesIn), unit: "By");
@@ -55,6 +58,9 @@ public sealed class TransportMetrics
 
     internal void ConnectionClosed() => Interlocked.Decrement(ref _connectionsOpen);
     internal void HandshakeRefused(string reason) => Interlocked.Increment(ref _refused.GetOrAdd(reason, _ => new StrongBox()).Value);
+
+    /// <summary>Counts a connection that ended before its request was answered: not a refusal, the client left.</summary>
+    internal void HandshakeAbandoned() => Interlocked.Increment(ref _handshakesAbandoned);
     internal void CloseSent(ushort code) => Interlocked.Increment(ref _closesSent.GetOrAdd(code, _ => new StrongBox()).Value);
     /// <summary>
     /// Counts a peer's close frame. The code is the peer's to choose, so it is bucketed: one series per code RFC 6455
@@ -125,6 +131,8 @@ public sealed class TransportMetrics
         w.Gauge("connmsg_connections_open", "WebSocket connections open.", ConnectionsOpen);
         w.Counter("connmsg_connections_accepted_total", "WebSocket handshakes accepted.", Interlocked.Read(ref _connectionsAccepted));
         w.LabelledCounter("connmsg_handshakes_refused_total", "Handshakes refused, by reason.", "reason", _refused.Select(p => (p.Key, Interlocked.Read(ref p.Value.Value))));
+        w.Counter("connmsg_handshakes_abandoned_total", "Connections the client ended, or that failed, before their request was answered (health checks, port scans, clients that gave up).",
+            Interlocked.Read(ref _handshakesAbandoned));
         w.Counter("connmsg_frames_in_total", "WebSocket frames received.", Interlocked.Read(ref _framesIn));
         w.Counter("connmsg_frames_out_total", "WebSocket frames sent.", Interlocked.Read(ref _framesOut));
         w.Counter("connmsg_bytes_in_total", "WebSocket bytes received (frames, headers included).", Interlocked.Read(ref _bytesIn));

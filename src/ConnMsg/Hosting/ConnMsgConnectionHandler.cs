@@ -73,7 +73,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         {
             // The deadline cancels the pending read instead of throwing, so a slow client costs no exception.
             CancellationTokenRegistration reg = deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
-            (head, HttpParseError error) = await ReadHeadAsync(input).ConfigureAwait(false);
+            (head, HttpParseError error, bool gone) = await ReadHeadAsync(input).ConfigureAwait(false);
 
             // A deadline that fired after the head was read has left a cancel pending on the pipe, which the WebSocket
             // read loop would take for its own and end the fresh connection without a close frame. Once the
@@ -83,6 +83,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             {
                 head = null;
                 error = HttpParseError.None;
+                gone = false;
             }
 
             if (head is null)
@@ -98,6 +99,13 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                     _transportMetrics.HandshakeRefused(error.ToString());
                     TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), status, error.ToString());
                     await RespondAsync(connection, HttpResponse.Text(status, Describe(error)), headOnly: false).ConfigureAwait(false);
+                }
+                else if (gone)
+                {
+                    // Not refused: the client left (a TCP health check, a port scan, a client that gave up). Counted apart,
+                    // so that such traffic does not read as clients too slow for the handshake timeout.
+                    _transportMetrics.HandshakeAbandoned();
+                    TransportLog.HandshakeAbandoned(_logger, connection.RemoteEndPoint?.ToString());
                 }
                 else
                 {
@@ -162,7 +170,11 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         return new WebSocketConnection(connection, head, subProtocol, _options, _transportMetrics, _logger);
     }
 
-    private async ValueTask<(HttpRequestHead? Head, HttpParseError Error)> ReadHeadAsync(PipeReader input)
+    /// <summary>
+    /// Reads the request head: the head; or a parse error; or neither, when the deadline canceled the read
+    /// (<c>Gone</c> false) or the client ended the connection or it failed first (<c>Gone</c> true).
+    /// </summary>
+    private async ValueTask<(HttpRequestHead? Head, HttpParseError Error, bool Gone)> ReadHeadAsync(PipeReader input)
     {
         while (true)
         {
@@ -173,25 +185,25 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             }
             catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException)
             {
-                return (null, HttpParseError.None);
+                return (null, HttpParseError.None, true);
             }
 
             ReadOnlySequence<byte> buffer = result.Buffer;
             if (TryParse(buffer, out HttpRequestHead? head, out HttpParseError error, out SequencePosition consumed))
             {
                 input.AdvanceTo(consumed);
-                return (head, HttpParseError.None);
+                return (head, HttpParseError.None, false);
             }
 
             input.AdvanceTo(buffer.Start, buffer.End);
             if (error != HttpParseError.None)
             {
-                return (null, error);
+                return (null, error, false);
             }
 
             if (result.IsCanceled || result.IsCompleted)
             {
-                return (null, HttpParseError.None);
+                return (null, HttpParseError.None, !result.IsCanceled);
             }
         }
     }

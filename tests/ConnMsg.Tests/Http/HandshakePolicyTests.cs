@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using ConnMsg.Http;
 using ConnMsg.Tests.Infrastructure;
+using ConnMsg.Tests.Messaging.Support;
 
 namespace ConnMsg.Tests.Http;
 
@@ -60,6 +61,61 @@ public class HandshakePolicyTests
         Assert.Equal(500, broken.Status);
         Assert.Equal(101, good.Status);
     }
+
+    public static TheoryData<string, string, bool> Departures => new()
+    {
+        { "connects and closes (a TCP health check)", "", false },
+        { "sends half a request and closes", "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: webs", false },
+        { "sends half a request and resets", "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: webs", true },
+        { "connects and resets (a port scan)", "", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Departures))]
+    public async Task ClientThatLeavesBeforeItsRequestEndsIsCountedAsAbandonedNotAsATimeout(string name, string sent, bool reset)
+    {
+        // The deadline is far away: nothing in this test can time out.
+        await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromSeconds(60));
+        using (var tcp = new TcpClient { NoDelay = true })
+        {
+            await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+            if (sent.Length > 0)
+            {
+                await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(sent));
+            }
+
+            if (reset)
+            {
+                tcp.Client.LingerState = new LingerOption(true, 0);
+            }
+        }
+
+        string metrics = "";
+        await Eventually.TrueAsync(() => (metrics = Metrics(server)).Contains("connmsg_handshakes_abandoned_total 1\n"), $"{name}: the departure to be counted");
+        Assert.DoesNotContain("connmsg_handshakes_refused_total{", metrics);
+    }
+
+    [Fact]
+    public async Task ClientThatStaysSilentIsStillCountedAsATimeout()
+    {
+        await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+        try
+        {
+            Assert.Equal(0, await tcp.GetStream().ReadAsync(new byte[16], cts.Token)); // the server drops it at the deadline
+        }
+        catch (IOException)
+        {
+        }
+
+        string metrics = "";
+        await Eventually.TrueAsync(() => (metrics = Metrics(server)).Contains("connmsg_handshakes_refused_total{reason=\"timeout\"} 1\n"), "the timeout to be counted");
+        Assert.Contains("connmsg_handshakes_abandoned_total 0\n", metrics);
+    }
+
+    private static string Metrics(TestServer server) => HttpGet.GetAsync(server.HttpBase, "metrics").GetAwaiter().GetResult().Body;
 
     [Fact]
     public async Task HandshakeHookIsNotAskedAboutAnInvalidUpgrade()
