@@ -61,6 +61,21 @@ public sealed class HttpRequestHead
         return count;
     }
 
+    /// <summary>Whether the request declares a body: any Transfer-Encoding, or a Content-Length (any one of them) other than exactly 0.</summary>
+    internal bool DeclaresBody()
+    {
+        foreach (KeyValuePair<string, string> h in _headers)
+        {
+            if (string.Equals(h.Key, "Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
+                || (string.Equals(h.Key, "Content-Length", StringComparison.OrdinalIgnoreCase) && h.Value != "0"))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Every comma-separated token of every header named <paramref name="name"/>, trimmed.</summary>
     public IEnumerable<string> GetHeaderTokens(string name)
     {

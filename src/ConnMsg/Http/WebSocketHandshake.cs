@@ -27,6 +27,13 @@ internal static class WebSocketHandshake
             return Refuse(400, "bad_request", "exactly one valid Host header required", out refusedReason);
         }
 
+        // RFC 6455 §4.1 gives the upgrade no body. One sent anyway would be read as the first frames, and a proxy in front
+        // that frames it otherwise would disagree with us on where the WebSocket stream starts (request smuggling).
+        if (request.DeclaresBody())
+        {
+            return Refuse(400, "body", "an upgrade request must not have a body (Transfer-Encoding, or Content-Length other than 0)", out refusedReason);
+        }
+
         if (!request.ContainsToken("Upgrade", "websocket", StringComparison.OrdinalIgnoreCase, out _))
         {
             return Refuse(400, "bad_upgrade", "missing or wrong Upgrade header (expected websocket)", out refusedReason);

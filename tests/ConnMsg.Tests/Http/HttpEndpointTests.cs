@@ -95,6 +95,27 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
         Assert.Equal(400, r.Status);
     }
 
+    [Theory]
+    [InlineData("Content-Length: 5\r\n", "hello")]
+    [InlineData("Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n")]
+    [InlineData("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")]
+    [InlineData("Content-Length: 0\r\nContent-Length: 5\r\n", "hello")]
+    public async Task AnUpgradeWithARequestBodyIsRefusedWith400(string framing, string body)
+    {
+        // RFC 6455 §4.1 defines no body for the upgrade: one that is sent anyway would be read as the first frames, and a
+        // proxy in front that reads the framing differently would disagree about where the WebSocket stream begins.
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, extra: framing) + body);
+        Assert.Equal(400, r.Status);
+        Assert.Null(r.Header("Sec-WebSocket-Accept"));
+    }
+
+    [Fact]
+    public async Task AnUpgradeDeclaringAnEmptyBodyIsAccepted()
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, extra: "Content-Length: 0\r\n"));
+        Assert.Equal(101, r.Status);
+    }
+
     [Fact]
     public async Task UpgradeTokensAreMatchedCaseInsensitively()
     {
