@@ -89,6 +89,10 @@ public sealed class ConnMsgBuilder
     }
 
     /// <summary>Accepts or refuses (401/403) a handshake from its request line and headers, e.g. to authenticate.</summary>
+    /// <remarks>
+    /// The hook must decide within what is left of <see cref="ConnMsgOptions.HandshakeTimeout"/> once the request has
+    /// arrived; after that the client gets 503. Its token fires then, or when the client leaves.
+    /// </remarks>
     public ConnMsgBuilder OnHandshake(Func<HttpRequestHead, CancellationToken, ValueTask<HandshakeVerdict>> hook)
     {
         _settings.Handshake = hook ?? throw new ArgumentNullException(nameof(hook));

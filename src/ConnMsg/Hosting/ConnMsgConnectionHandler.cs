@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
 using ConnMsg.Diagnostics;
@@ -69,6 +70,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         PipeReader input = connection.Transport.Input;
         PipeWriter output = connection.Transport.Output;
         HttpRequestHead? head;
+        long started = Stopwatch.GetTimestamp();
         using (var deadline = new CancellationTokenSource(_options.HandshakeTimeout))
         {
             // The deadline cancels the pending read instead of throwing, so a slow client costs no exception.
@@ -132,17 +134,13 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
 
         if (refusal is null && _settings.Handshake is { } hook)
         {
-            HandshakeVerdict verdict;
-            try
+            if (await AskHookAsync(hook, head, connection, _options.HandshakeTimeout - Stopwatch.GetElapsedTime(started)).ConfigureAwait(false)
+                is not { } verdict)
             {
-                verdict = await ApplicationTask.Guard(hook(head, connection.ConnectionClosed)).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // The application could not decide, so the client gets a definite answer rather than a reset, and the
-                // failure is logged here rather than by Kestrel as an unhandled exception of the connection.
-                TransportLog.HandshakeHookFailed(_logger, connection.RemoteEndPoint?.ToString(), ex);
-                verdict = HandshakeVerdict.Failed;
+                // The client left while the application deliberated: nobody is there to answer.
+                _transportMetrics.HandshakeAbandoned();
+                TransportLog.HandshakeAbandoned(_logger, connection.RemoteEndPoint?.ToString());
+                return null;
             }
 
             if (!verdict.IsAccepted)
@@ -151,6 +149,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                 {
                     401 => "unauthenticated",
                     403 => "forbidden",
+                    503 => "hook_timeout",
                     _ => "hook_failed",
                 };
                 refusal = HttpResponse.Text(verdict.Status, verdict.Reason ?? reason);
@@ -168,6 +167,45 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         // The 101 is left unflushed: the $session Ind joins it in the first write.
         HttpResponseWriter.WriteSwitchingProtocols(output, accept, subProtocol);
         return new WebSocketConnection(connection, head, subProtocol, _options, _transportMetrics, _logger);
+    }
+
+    /// <summary>
+    /// Asks the application's handshake hook, within what is left of the handshake timeout: its token fires at that
+    /// deadline or when the client leaves, and the answer is not awaited past either, whether the hook heeds its token or
+    /// not. Null when the client left.
+    /// </summary>
+    private async ValueTask<HandshakeVerdict?> AskHookAsync(Func<HttpRequestHead, CancellationToken, ValueTask<HandshakeVerdict>> hook,
+        HttpRequestHead head, ConnectionContext connection, TimeSpan left)
+    {
+        CancellationToken closed = connection.ConnectionClosed;
+        using var decide = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+        using CancellationTokenRegistration leaving = closed.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), decide);
+        try
+        {
+            ValueTask<HandshakeVerdict> decision = ApplicationTask.Guard(hook(head, decide.Token));
+            HandshakeVerdict verdict = decision.IsCompleted
+                ? decision.Result
+                : await decision.AsTask().WaitAsync(decide.Token).ConfigureAwait(false);
+            return closed.IsCancellationRequested ? null : verdict;
+        }
+        catch (Exception) when (decide.IsCancellationRequested)
+        {
+            // Out of time, or the client left: what the hook makes of it, now or later, no longer matters.
+            if (closed.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            TransportLog.HandshakeHookTimedOut(_logger, connection.RemoteEndPoint?.ToString());
+            return HandshakeVerdict.TimedOut;
+        }
+        catch (Exception ex)
+        {
+            // The application could not decide, so the client gets a definite answer rather than a reset, and the
+            // failure is logged here rather than by Kestrel as an unhandled exception of the connection.
+            TransportLog.HandshakeHookFailed(_logger, connection.RemoteEndPoint?.ToString(), ex);
+            return HandshakeVerdict.Failed;
+        }
     }
 
     /// <summary>

@@ -29,4 +29,7 @@ public readonly struct HandshakeVerdict
 
     /// <summary>What a hook that threw is taken to have answered: 500, with a reason that tells the client nothing of the failure.</summary>
     internal static HandshakeVerdict Failed => new(500, "handshake check failed");
+
+    /// <summary>What a hook that did not decide within the handshake timeout is taken to have answered: 503.</summary>
+    internal static HandshakeVerdict TimedOut => new(503, "handshake check timed out");
 }

@@ -62,6 +62,27 @@ public class HandshakePolicyTests
         Assert.Equal(101, good.Status);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task HandshakeHookThatDoesNotDecideWithinTheHandshakeTimeoutGets503(bool hookHonoursItsToken)
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(500), b => b.OnHandshake(async (_, ct) =>
+        {
+            // A policy store that never answers: one hook gives up when its token says so, the other not even then.
+            await (hookHonoursItsToken ? Task.Delay(Timeout.Infinite, ct) : new TaskCompletionSource().Task);
+            return HandshakeVerdict.Accept;
+        }));
+        var clock = Stopwatch.StartNew();
+        RawHttpResponse r = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port));
+        clock.Stop();
+        Assert.Equal(503, r.Status);
+        Assert.Null(r.Header("Sec-WebSocket-Accept"));
+        Assert.InRange(clock.ElapsedMilliseconds, 400, 4000);
+        (_, string metrics) = await HttpGet.GetAsync(server.HttpBase, "metrics");
+        Assert.Contains("connmsg_handshakes_refused_total{reason=\"hook_timeout\"} 1\n", metrics);
+    }
+
     public static TheoryData<string, string, bool> Departures => new()
     {
         { "connects and closes (a TCP health check)", "", false },
