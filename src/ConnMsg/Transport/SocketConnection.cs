@@ -99,6 +99,13 @@ internal sealed partial class SocketConnection : ConnectionContext, IDuplexPipe,
                 {
                     created.Cancel();
                 }
+                else
+                {
+                    // Only a receive notices the peer leaving, and no read may be out (the handshake hook runs between
+                    // the request head and the first frame): Kestrel's transports, which always receive, fire the token
+                    // then too.
+                    _input.WatchWhileIdle();
+                }
             }
 
             return _closed.Token;

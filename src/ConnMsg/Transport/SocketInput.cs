@@ -49,6 +49,9 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
     private int _state;
     private int _waitInFlight;
     private ValueTask<int> _wait;
+    // What a wait that completed with no read out saw fail (a reset): the zero-byte receive took the socket's error, so
+    // no later receive can report it, and the next read does.
+    private Exception? _waitError;
     private ManualResetValueTaskSourceCore<ReadResult> _core;
     private CancellationTokenRegistration _tokenRegistration;
     private CancellationToken _readToken;
@@ -100,6 +103,35 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
 
         Pump();
         return new ValueTask<ReadResult>(this, version);
+    }
+
+    /// <summary>
+    /// Puts a wait on the socket while no read is out, so that the peer ending or resetting the connection fires
+    /// <see cref="SocketConnection.ConnectionClosed"/> even then. The next read takes the wait over, as it takes over one
+    /// left over from a canceled read. Called on the reader's side, between reads.
+    /// </summary>
+    internal void WatchWhileIdle()
+    {
+        if (_readerCompleted || _eof || _error is not null || Volatile.Read(ref _state) != Idle || Volatile.Read(ref _waitInFlight) != 0)
+        {
+            return;
+        }
+
+        ValueTask<int> wait;
+        try
+        {
+            wait = _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None);
+        }
+        catch (Exception ex)
+        {
+            Volatile.Write(ref _waitError, _connection.TranslateError(ex));
+            _connection.OnReceiveEnded();
+            return;
+        }
+
+        _wait = wait;
+        Volatile.Write(ref _waitInFlight, 1);
+        wait.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReadable);
     }
 
     public override bool TryRead(out ReadResult result)
@@ -185,6 +217,11 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
         {
             result = new ReadResult(Current(), isCanceled: true, isCompleted: false);
             return true;
+        }
+
+        if (Volatile.Read(ref _waitError) is not null)
+        {
+            _error ??= Interlocked.Exchange(ref _waitError, null);
         }
 
         if (_examined < _end || _eof || _error is not null || _lastReceiveFilled && TryReceive())
@@ -273,15 +310,28 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
         ValueTask<int> wait = _wait;
         _wait = default;
         Exception? error = Observe(wait);
+        if (error is not null)
+        {
+            // Kept before the wait is marked done, so that a read that starts meanwhile finds it (TryReceive).
+            Volatile.Write(ref _waitError, error);
+        }
+
         Interlocked.Exchange(ref _waitInFlight, 0);
         if (Interlocked.CompareExchange(ref _state, Working, Pending) != Pending)
         {
-            // The read it served was canceled. Whatever the socket holds (data, end, an error) the next read's own
-            // wait finds again at once.
+            // No read is out: the one this wait served was canceled, or it is the closed token's watch. Data, or the end
+            // of the stream, the next read's own wait finds again at once; an error it could not, so the next read gets
+            // the one kept above. An error or the end (readable with nothing to read) is the connection's end, and
+            // ConnectionClosed says so now.
+            if (error is not null || !HasBytesToRead())
+            {
+                _connection.OnReceiveEnded();
+            }
+
             return;
         }
 
-        if (!CompleteIfReady(error))
+        if (!CompleteIfReady(Interlocked.Exchange(ref _waitError, null)))
         {
             Pump();
         }
@@ -371,6 +421,11 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
             {
                 _error ??= aborted;
             }
+            else if (Interlocked.Exchange(ref _waitError, null) is Exception reset)
+            {
+                // A wait with no read out took the reset, and left the socket reading as ended.
+                _error ??= reset;
+            }
             else
             {
                 _eof = true;
@@ -384,6 +439,18 @@ internal sealed class SocketInput : PipeReader, IValueTaskSource<ReadResult>
         _end += received;
         _lastReceiveFilled = _end == _buffer.Length;
         return true;
+    }
+
+    private bool HasBytesToRead()
+    {
+        try
+        {
+            return _socket.Available > 0;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     // Moves unconsumed bytes to the front, or grows the buffer; false at the size limit.

@@ -83,6 +83,34 @@ public class HandshakePolicyTests
         Assert.Contains("connmsg_handshakes_refused_total{reason=\"hook_timeout\"} 1\n", metrics);
     }
 
+    [Fact]
+    public async Task HandshakeHookTokenFiresWhenTheClientLeaves()
+    {
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var canceled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The deadline is far away: only the client's departure can fire the token within the test's patience.
+        await using TestServer server = await TestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromSeconds(60), b => b.OnHandshake(async (_, ct) =>
+        {
+            using (ct.Register(() => canceled.TrySetResult()))
+            {
+                asked.TrySetResult();
+                await canceled.Task;
+            }
+
+            return HandshakeVerdict.Accept;
+        }));
+        using (var tcp = new TcpClient { NoDelay = true })
+        {
+            await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+            await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(RawHttp.UpgradeRequest(server.Port)));
+            await asked.Task.Within("the hook to be asked");
+        } // FIN while the hook deliberates
+
+        await canceled.Task.Within("the hook's token to fire once the client has left");
+        await Eventually.TrueAsync(() => Metrics(server).Contains("connmsg_handshakes_abandoned_total 1\n"), "the departure to be counted as an abandoned handshake");
+        Assert.DoesNotContain("connmsg_handshakes_refused_total{", Metrics(server));
+    }
+
     public static TheoryData<string, string, bool> Departures => new()
     {
         { "connects and closes (a TCP health check)", "", false },

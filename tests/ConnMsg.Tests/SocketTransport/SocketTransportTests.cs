@@ -259,6 +259,62 @@ public sealed partial class SocketTransportTests : IAsyncLifetime
         await fired.Task.WaitAsync(Patience);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ThePeerLeavingWhileNobodyReadsFiresConnectionClosed(bool reset)
+    {
+        // Kestrel's contract for the token, kept also between reads: the handshake hook gets it while no read is out.
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _connection.ConnectionClosed.Register(() => fired.SetResult());
+
+        if (reset)
+        {
+            _client.LingerState = new LingerOption(true, 0);
+            _client.Close();
+        }
+        else
+        {
+            _client.Shutdown(SocketShutdown.Send);
+        }
+
+        await fired.Task.WaitAsync(Patience);
+
+        // The watch took nothing from the reader: the next read still reports the end, or the reset, as it was.
+        if (reset)
+        {
+            await Assert.ThrowsAsync<ConnectionResetException>(async () => await Input.ReadAsync().AsTask().WaitAsync(Patience));
+        }
+        else
+        {
+            ReadResult end = await Input.ReadAsync().AsTask().WaitAsync(Patience);
+            Assert.True(end.IsCompleted && end.Buffer.IsEmpty);
+        }
+    }
+
+    [Fact]
+    public async Task BytesThatArriveWhileNobodyReadsAreLeftForTheReaderByTheClosedTokensWatch()
+    {
+        CancellationToken closed = _connection.ConnectionClosed;
+        await _client.SendAsync("first"u8.ToArray());
+        _client.Shutdown(SocketShutdown.Send);
+
+        var received = new List<byte>();
+        while (true)
+        {
+            ReadResult result = await Input.ReadAsync().AsTask().WaitAsync(Patience);
+            received.AddRange(result.Buffer.ToArray());
+            Input.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal("first"u8.ToArray(), received.ToArray());
+        Assert.True(closed.IsCancellationRequested || await Task.Run(() => closed.WaitHandle.WaitOne(Patience)));
+    }
+
     [Fact]
     public async Task ThePeersFinCompletesTheReadAfterItsLastBytesAndFiresConnectionClosed()
     {
