@@ -44,14 +44,16 @@ internal static class WebSocketHandshake
             return Refuse(400, "bad_connection", "missing Upgrade token in Connection header", out refusedReason);
         }
 
-        if (request.CountHeader("Sec-WebSocket-Version") != 1 || request.GetHeader("Sec-WebSocket-Version")!.Trim() != "13")
+        // Values are compared as the parser left them, without optional whitespace (SP, HTAB). string.Trim() would also
+        // strip what is no whitespace in HTTP, such as the no-break space or U+0085 that Latin-1 makes of bytes A0 and 85.
+        if (request.CountHeader("Sec-WebSocket-Version") != 1 || request.GetHeader("Sec-WebSocket-Version") != "13")
         {
             refusedReason = "bad_version";
             return HttpResponse.Text(426, "unsupported Sec-WebSocket-Version (13 required)", new KeyValuePair<string, string>("Sec-WebSocket-Version", "13"));
         }
 
         // RFC 6455 §11.3.1: the key must not appear more than once.
-        string? key = request.CountHeader("Sec-WebSocket-Key") == 1 ? request.GetHeader("Sec-WebSocket-Key")!.Trim() : null;
+        string? key = request.CountHeader("Sec-WebSocket-Key") == 1 ? request.GetHeader("Sec-WebSocket-Key") : null;
         if (!IsValidKey(key))
         {
             return Refuse(400, "bad_key", "missing or invalid Sec-WebSocket-Key", out refusedReason);

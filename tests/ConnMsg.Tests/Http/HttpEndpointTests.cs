@@ -57,6 +57,8 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
     [InlineData("8")]
     [InlineData("14")]
     [InlineData(null)]
+    [InlineData("13\u00a0")] // a no-break space is no optional whitespace (RFC 9110 §5.6.3): only SP and HTAB are
+    [InlineData("\u008513")]
     public async Task UpgradeWithAnotherVersionGets426NamingVersion13(string? version)
     {
         RawHttpResponse r = await RawHttp.SendAsync(Port, RawHttp.UpgradeRequest(Port, version: version));
@@ -69,6 +71,8 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
     [InlineData("key not base64", "not base64 at all!!!!!!!", "GET", "websocket", "Upgrade")]
     [InlineData("key of 15 bytes", "AAAAAAAAAAAAAAAAAAAA", "GET", "websocket", "Upgrade")]
     [InlineData("key of 17 bytes", "AAAAAAAAAAAAAAAAAAAAAAA=", "GET", "websocket", "Upgrade")]
+    [InlineData("key with a trailing no-break space", SampleKey + "\u00a0", "GET", "websocket", "Upgrade")]
+    [InlineData("key with a leading next-line", "\u0085" + SampleKey, "GET", "websocket", "Upgrade")]
     [InlineData("POST", SampleKey, "POST", "websocket", "Upgrade")]
     [InlineData("missing Upgrade", SampleKey, "GET", null, "Upgrade")]
     [InlineData("Upgrade not websocket", SampleKey, "GET", "h2c", "Upgrade")]
