@@ -104,14 +104,17 @@ internal static class WebSocketHandshake
 
     private static bool IsValidKey(string? key)
     {
-        // A base64-encoded 16-byte value is exactly 24 characters.
+        // A base64-encoded 16-byte value is exactly 24 characters: 22 of data, then "==".
         if (key is null || key.Length != 24)
         {
             return false;
         }
 
+        // Canonical form (RFC 4648 §3.5, as RFC 6455 §4.2.1 means it): the last data character carries 2 bits of the last
+        // byte and 4 zero bits, so it is one of A, Q, g, w. The decoder ignores those 4 bits and would accept 16 keys
+        // for each value.
         Span<byte> decoded = stackalloc byte[18];
-        return Convert.TryFromBase64String(key, decoded, out int written) && written == 16;
+        return Convert.TryFromBase64String(key, decoded, out int written) && written == 16 && key[21] is 'A' or 'Q' or 'g' or 'w';
     }
 
     /// <summary>

@@ -73,6 +73,7 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
     [InlineData("key of 17 bytes", "AAAAAAAAAAAAAAAAAAAAAAA=", "GET", "websocket", "Upgrade")]
     [InlineData("key with a trailing no-break space", SampleKey + "\u00a0", "GET", "websocket", "Upgrade")]
     [InlineData("key with a leading next-line", "\u0085" + SampleKey, "GET", "websocket", "Upgrade")]
+    [InlineData("key not in canonical base64 (padding bits set)", "AAAAAAAAAAAAAAAAAAAAAB==", "GET", "websocket", "Upgrade")]
     [InlineData("POST", SampleKey, "POST", "websocket", "Upgrade")]
     [InlineData("missing Upgrade", SampleKey, "GET", null, "Upgrade")]
     [InlineData("Upgrade not websocket", SampleKey, "GET", "h2c", "Upgrade")]
