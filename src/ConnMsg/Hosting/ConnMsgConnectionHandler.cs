@@ -121,7 +121,9 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
 
         if (head.Path != _options.Path)
         {
-            await RespondAsync(connection, Route(head), head.Method == "HEAD").ConfigureAwait(false);
+            // RFC 9112 §3.2: any request without exactly one valid Host gets 400, not only an upgrade (Validate checks that).
+            HttpResponse answer = WebSocketHandshake.HasOneValidHost(head) ? Route(head) : HttpResponse.Text(400, "exactly one valid Host header required");
+            await RespondAsync(connection, answer, head.Method == "HEAD").ConfigureAwait(false);
             return null;
         }
 

@@ -22,7 +22,7 @@ internal static class WebSocketHandshake
         }
 
         // RFC 9112 §3.2: a request with no Host, more than one, or an invalid one gets 400.
-        if (request.CountHeader("Host") != 1 || !IsValidHost(request.GetHeader("Host")!))
+        if (!HasOneValidHost(request))
         {
             return Refuse(400, "bad_request", "exactly one valid Host header required", out refusedReason);
         }
@@ -116,6 +116,10 @@ internal static class WebSocketHandshake
         Span<byte> decoded = stackalloc byte[18];
         return Convert.TryFromBase64String(key, decoded, out int written) && written == 16 && key[21] is 'A' or 'Q' or 'g' or 'w';
     }
+
+    /// <summary>Exactly one Host header, and a valid one (RFC 9112 §3.2).</summary>
+    internal static bool HasOneValidHost(HttpRequestHead request) =>
+        request.CountHeader("Host") == 1 && IsValidHost(request.GetHeader("Host")!);
 
     /// <summary>
     /// Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed IP literal or a reg-name / IPv4

@@ -121,6 +121,18 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
         Assert.Equal(101, r.Status);
     }
 
+    [Theory]
+    [InlineData("GET /healthz HTTP/1.1\r\n\r\n")]
+    [InlineData("GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n")]
+    [InlineData("GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n")]
+    [InlineData("GET /nope HTTP/1.1\r\n\r\n")]
+    public async Task PlainRequestWithoutExactlyOneValidHostGets400(string request)
+    {
+        // RFC 9112 §3.2: every HTTP/1.1 request, not only the upgrade.
+        RawHttpResponse r = await RawHttp.SendAsync(Port, request);
+        Assert.Equal(400, r.Status);
+    }
+
     [Fact]
     public async Task UpgradeTokensAreMatchedCaseInsensitively()
     {
