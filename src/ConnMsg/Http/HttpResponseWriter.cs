@@ -55,8 +55,13 @@ internal static class HttpResponseWriter
         413 => "Content Too Large",
         426 => "Upgrade Required",
         431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
-        _ => "Status",
+        // The reason phrase is optional (RFC 9112 §4: a client should ignore it); for a status without one here, an
+        // application's static content, it is left empty rather than made up.
+        _ => "",
     };
 }
