@@ -286,9 +286,9 @@ internal static class HttpRequestHeadParser
 
         ReadOnlySpan<byte> afterAuthority = target[(schemeEnd + 3)..];
         int pathStart = afterAuthority.IndexOfAny((byte)'/', (byte)'?');
-        if (pathStart == 0)
+        if (pathStart == 0 || afterAuthority.IsEmpty)
         {
-            return false; // no authority
+            return false; // no authority: an http(s) URI must have a host (RFC 9110 §4.2.1, §4.2.2)
         }
 
         // An empty path is "/" (RFC 9112 §3.2.1); a query right after the authority keeps its '?', and the path is

@@ -195,6 +195,7 @@ public class HttpRequestHeadParserTests
         { "asterisk-form", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
         { "absolute-form of another scheme", "GET ftp://x/ws HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
         { "absolute-form without authority", "GET http:///ws HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "absolute-form of nothing but the scheme", "GET http:// HTTP/1.1\r\nHost: x\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
     };
 
     public static TheoryData<string, string, string> BareLineEnds => new()
