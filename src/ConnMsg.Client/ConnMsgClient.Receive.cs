@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ConnMsg.Client.Internal;
+using ConnMsg.Messaging;
 
 namespace ConnMsg.Client;
 
@@ -183,10 +184,17 @@ public sealed partial class ConnMsgClient
             {
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    if (reader.ValueTextEquals("id"u8))
+                    // A lone surrogate escape is no text (ValueTextEquals and GetString throw on it, and a throw here
+                    // would lose the limits too): in a member name, an unknown member; in the id, no id.
+                    if (JsonEscapes.HasLoneSurrogate(ref reader))
                     {
                         reader.Read();
-                        id = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                        reader.Skip();
+                    }
+                    else if (reader.ValueTextEquals("id"u8))
+                    {
+                        reader.Read();
+                        id = reader.TokenType == JsonTokenType.String && !JsonEscapes.HasLoneSurrogate(ref reader) ? reader.GetString() : null;
                     }
                     else if (reader.ValueTextEquals("keepAlive"u8))
                     {

@@ -95,4 +95,63 @@ public sealed class EnvelopeReaderTests
         Assert.Equal(MessageKind.Req, kind);
         Assert.Equal("", rawId);
     }
+
+    // A lone surrogate escape (RFC 8259 allows one; JSON.stringify writes one) is no text: Utf8JsonReader's
+    // ValueTextEquals, GetString and CopyString throw on it. A hostile or buggy server's message with one is read as a
+    // value, the rest of the message still read.
+
+    [Fact]
+    public void MemberNameWithALoneSurrogateIsAnUnknownMember()
+    {
+        Assert.True(Read("""{"type":"ind","\ud800":1,"topic":"t","seq":2}""", out var kind, out _, out _, out _, out var topic, out var seq, out _, out _, out _, out _));
+        Assert.Equal(MessageKind.Ind, kind);
+        Assert.Equal("t", topic);
+        Assert.Equal(2, seq);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"\ud800","id":1}""", "unknown type")]
+    [InlineData("""{"type":"ind","topic":"a\ud800","seq":1}""", "topic is not text")]
+    [InlineData("""{"type":"ind","topic":"\udc00a","seq":1}""", "topic is not text")]
+    public void LoneSurrogateInTypeOrTopicIsAViolation(string json, string expected)
+    {
+        Assert.False(Read(json, out _, out _, out _, out _, out _, out _, out _, out _, out _, out var error));
+        Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void RejWithALoneSurrogateInItsCodeIsAViolationThatStillNamesItsRequest()
+    {
+        // The id comes after the code: it is read all the same, so the request can be failed rather than wait it out.
+        Assert.False(Read("""{"type":"rej","code":"\ud800","id":3}""", out var kind, out _, out var id, out _, out _, out _, out _, out _, out _, out var error));
+        Assert.Equal(MessageKind.Rej, kind);
+        Assert.Equal(3, id);
+        Assert.Equal("code is not text", error);
+    }
+
+    [Fact]
+    public void RequestWithALoneSurrogateInItsOpIsAViolationThatStillKeepsItsId()
+    {
+        Assert.False(Read("""{"type":"req","op":"\udfff","id":"r1"}""", out var kind, out var rawId, out _, out _, out _, out _, out _, out _, out _, out var error));
+        Assert.Equal(MessageKind.Req, kind);
+        Assert.Equal("\"r1\"", rawId);
+        Assert.Equal("op is not text", error);
+    }
+
+    [Fact]
+    public void RejReasonWithALoneSurrogateReadsItAsTheReplacementCharacter()
+    {
+        // The reason is text for people only: the rej still answers its request.
+        Assert.True(Read("""{"type":"rej","id":4,"code":"x","reason":"a\ud800b\ud83d\ude00"}""", out _, out _, out var id, out _, out _, out _, out var code, out var reason, out _, out _));
+        Assert.Equal(4, id);
+        Assert.Equal("x", code);
+        Assert.Equal("a\uFFFDb\U0001F600", reason);
+    }
+
+    [Fact]
+    public void StringIdWithALoneSurrogateIsKeptVerbatim()
+    {
+        Assert.True(Read("""{"type":"req","id":"\ud800","op":"x"}""", out _, out var rawId, out _, out _, out _, out _, out _, out _, out _, out _));
+        Assert.Equal("\"\\ud800\"", rawId);
+    }
 }

@@ -165,4 +165,125 @@ public sealed class ScriptedPeerTests
         Assert.True(session.KeepAlive >= TimeSpan.Zero);
         done.SetResult();
     }
+
+    // A lone surrogate escape ("\ud800": RFC 8259 lets it through, JSON.stringify writes one) is no text, and
+    // Utf8JsonReader throws on it; a server's message with one must not cost the client more than that message.
+
+    [Theory]
+    [InlineData("""{"id":"\ud800","keepAlive":15,"maxMessage":100,"maxInFlight":4}""", null)]
+    [InlineData("""{"\udc00":1,"id":"s","keepAlive":15,"maxMessage":100,"maxInFlight":4}""", "s")]
+    public async Task SessionWithALoneSurrogateStillSetsTheLimits(string data, string? id)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, $$$"""{"type":"ind","topic":"$session","data":{{{data}}}}""");
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        var session = client.Session;
+        Assert.NotNull(session);
+        Assert.Equal(id, session.Id);
+        Assert.Equal(100, session.MaxMessage);
+        Assert.Equal(4, session.MaxInFlight);
+        done.SetResult();
+    }
+
+    [Theory]
+    [InlineData("""{"type":"rej","code":"\ud800","id":ID}""", "code is not text")]
+    [InlineData("""{"type":"cfm","topic":"\udc00","id":ID,"data":1}""", "topic is not text")]
+    public async Task AnswerWithALoneSurrogateBeforeItsIdStillFailsItsRequest(string answer, string error)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            await ScriptedServer.SendAsync(socket, answer.Replace("ID", request.RootElement.GetProperty("id").GetRawText()));
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        // The request's timeout is beyond the test's patience: the answer must be read, not waited out.
+        var e = await Assert.ThrowsAsync<ConnMsgException>(() => client.RequestAsync("op", Json("1"), TimeSpan.FromMinutes(1)).Within());
+
+        Assert.Contains(error, e.Message);
+        Assert.Equal(256, client.CurrentConnection!.FreeSlots);
+        done.SetResult();
+    }
+
+    [Fact]
+    public async Task AnswerWithALoneSurrogateInAMemberNameIsReadWithoutIt()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            string id = request.RootElement.GetProperty("id").GetRawText();
+            await ScriptedServer.SendAsync(socket, $$$"""{"type":"cfm","\ud800":{"a":1},"id":{{{id}}},"data":{"ok":true}}""");
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        var answer = await client.RequestAsync("op", Json("1")).Within();
+
+        Assert.Equal("""{"ok":true}""", Text(answer));
+        done.SetResult();
+    }
+
+    [Fact]
+    public async Task RejWithALoneSurrogateInItsReasonIsStillARejection()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            string id = request.RootElement.GetProperty("id").GetRawText();
+            await ScriptedServer.SendAsync(socket, $$$"""{"type":"rej","id":{{{id}}},"code":"not_found","reason":"no \ud800 here"}""");
+            await done.Task;
+        });
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+
+        var e = await Assert.ThrowsAsync<ConnMsgRejectedException>(() => client.RequestAsync("op", Json("1")).Within());
+
+        Assert.Equal("not_found", e.Code);
+        Assert.Equal("no \uFFFD here", e.Reason);
+        done.SetResult();
+    }
+
+    [Fact]
+    public async Task ServerRequestWithALoneSurrogateIsAnsweredAndTheConnectionStays()
+    {
+        var answers = new TaskCompletionSource<Dictionary<string, JsonElement>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"\ud800","seq":1,"data":1}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","op":"\ud800","id":7}""");
+            await ScriptedServer.SendAsync(socket, """{"type":"req","id":8,"\udc00":1,"op":"$ping","data":"still here"}""");
+            var byId = new Dictionary<string, JsonElement>();
+            while (byId.Count < 2)
+            {
+                var answer = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket)).RootElement;
+                byId[answer.GetProperty("id").GetRawText()] = answer;
+            }
+
+            answers.SetResult(byId);
+            await done.Task;
+        });
+        var reconnects = 0;
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
+        client.StateChanged += (_, _) => Interlocked.Increment(ref reconnects);
+
+        var byId = await answers.Task.Within();
+
+        Assert.Equal("bad_message", byId["7"].GetProperty("code").GetString());
+        Assert.Equal("\"still here\"", byId["8"].GetProperty("data").GetRawText());
+        Assert.Equal(0, Volatile.Read(ref reconnects)); // the connection was never dropped
+        done.SetResult();
+    }
 }

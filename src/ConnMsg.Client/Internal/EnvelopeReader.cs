@@ -102,12 +102,22 @@ internal static class EnvelopeReader
             return false;
         }
 
+        // A lone surrogate escape (RFC 8259 lets one through) is no text, and the reader's ValueTextEquals, GetString and
+        // CopyString throw on it; JsonEscapes finds it first. Where it breaks a member, the violation is only noted, so
+        // that the id after it is still read and the request it answers can be failed rather than wait out its timeout.
+        bool topicNotText = false, opNotText = false, codeNotText = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals("type"u8))
+            if (JsonEscapes.HasLoneSurrogate(ref reader))
+            {
+                // No member of ours has a name that is not text: an unknown member, ignored.
+                reader.Read();
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
-                env.Kind = reader.TokenType != JsonTokenType.String ? MessageKind.None
+                env.Kind = reader.TokenType != JsonTokenType.String || JsonEscapes.HasLoneSurrogate(ref reader) ? MessageKind.None
                     : reader.ValueTextEquals("ind"u8) ? MessageKind.Ind
                     : reader.ValueTextEquals("cfm"u8) ? MessageKind.Cfm
                     : reader.ValueTextEquals("rej"u8) ? MessageKind.Rej
@@ -152,6 +162,12 @@ internal static class EnvelopeReader
                     return false;
                 }
 
+                if (JsonEscapes.HasLoneSurrogate(ref reader))
+                {
+                    topicNotText = true;
+                    continue;
+                }
+
                 if (reader.ValueSpan.Length <= topicBuffer.Length)
                 {
                     env.TopicLength = reader.CopyString(topicBuffer);
@@ -188,17 +204,34 @@ internal static class EnvelopeReader
             else if (reader.ValueTextEquals("op"u8))
             {
                 reader.Read();
+                if (reader.TokenType == JsonTokenType.String && JsonEscapes.HasLoneSurrogate(ref reader))
+                {
+                    // Only a req's op matters; the kind may not be known yet.
+                    opNotText = true;
+                    continue;
+                }
+
                 env.Op = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }
             else if (reader.ValueTextEquals("code"u8))
             {
                 reader.Read();
+                if (reader.TokenType == JsonTokenType.String && JsonEscapes.HasLoneSurrogate(ref reader))
+                {
+                    // Only a rej's code matters; the kind may not be known yet.
+                    codeNotText = true;
+                    continue;
+                }
+
                 env.Code = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
             }
             else if (reader.ValueTextEquals("reason"u8))
             {
                 reader.Read();
-                env.Reason = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                // Text for people only: a lone surrogate reads as U+FFFD, and the rej still answers its request.
+                env.Reason = reader.TokenType != JsonTokenType.String ? null
+                    : reader.ValueIsEscaped ? JsonEscapes.GetStringReplacingLoneSurrogates(json[(int)reader.TokenStartIndex..(int)reader.BytesConsumed])
+                    : reader.GetString();
             }
             else
             {
@@ -217,6 +250,9 @@ internal static class EnvelopeReader
         error = env.Kind switch
         {
             MessageKind.None => "type missing",
+            _ when topicNotText => "topic is not text",
+            MessageKind.Req when opNotText => "op is not text",
+            MessageKind.Rej when codeNotText => "code is not text",
             MessageKind.Req when env.RawId.IsEmpty => "id missing",
             MessageKind.Req when string.IsNullOrEmpty(env.Op) => "op missing",
             MessageKind.Cfm or MessageKind.Rej when env.RawId.IsEmpty => "id missing",
