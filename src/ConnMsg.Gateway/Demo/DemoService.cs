@@ -81,8 +81,25 @@ public static class DemoService
                     throw new ConnMsgRejectException(RejectCodes.InvalidArgument, "data must be {\"op\":\"<op>\",\"data\":<any>}");
                 }
 
+                // A lone surrogate escape is no text (GetString would throw on it), so no op; nor is a string that breaks
+                // the name rule, which RequestAsync refuses with ArgumentException. Either is the caller's mistake.
+                const string NoOp = "op must be 1..128 characters of A-Z a-z 0-9 . _ - : /";
+                if (JsonEscapes.IndexOfLoneSurrogate(System.Text.Encoding.UTF8.GetBytes(op.GetRawText())) >= 0)
+                {
+                    throw new ConnMsgRejectException(RejectCodes.InvalidArgument, NoOp);
+                }
+
                 byte[] payload = doc.RootElement.TryGetProperty("data", out JsonElement d) ? JsonSerializer.SerializeToUtf8Bytes(d, DemoJsonContext.Default.JsonElement) : [];
-                byte[] answer = await request.Connection.RequestAsync(op.GetString()!, payload, request.Aborted).ConfigureAwait(false);
+                byte[] answer;
+                try
+                {
+                    answer = await request.Connection.RequestAsync(op.GetString()!, payload, request.Aborted).ConfigureAwait(false);
+                }
+                catch (ArgumentException e) when (e.ParamName == "op")
+                {
+                    throw new ConnMsgRejectException(RejectCodes.InvalidArgument, NoOp);
+                }
+
                 request.Confirm(answer);
             });
         }

@@ -150,4 +150,16 @@ public sealed class ServerRequestTests(DemoServerFixture fixture) : IClassFixtur
         Assert.Equal("after.cancel", first.Str("topic"));
         Assert.Equal("cfm", (await client.ReceiveJsonAsync()).Type());
     }
+
+    [Theory]
+    [InlineData("""{"op":"\ud800"}""")]
+    [InlineData("""{"op":"not an op!"}""")]
+    [InlineData("""{"op":""}""")]
+    public async Task DemoAskWithAnOpThatIsNoOpIsInvalidArgument(string data)
+    {
+        await using WsClient client = await WsClient.ConnectAsync(fixture.Server.WebSocketUri);
+        await client.SendAsync($$"""{"type":"req","id":9,"op":"demo.ask","data":{{data}}}""");
+        JsonElement answer = await client.ReceiveJsonAsync();
+        answer.AssertRej("invalid_argument", "9");
+    }
 }
