@@ -111,13 +111,7 @@ public sealed class ScriptedPeerTests
     public async Task MalformedAnswerWithAReadableIdFailsItsRequestAndGivesItsSlotBack(string answer, string error)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await ScriptedServer.StartAsync(async socket =>
-        {
-            await ScriptedServer.SendAsync(socket, Session);
-            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
-            await ScriptedServer.SendAsync(socket, answer.Replace("ID", request.RootElement.GetProperty("id").GetRawText()));
-            await done.Task;
-        });
+        await using var server = await AnswerTheFirstRequestAsync(answer, done.Task);
         await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
 
         // The answer is the request's one answer (PROTOCOL §1), unreadable or not: nothing else will come for it.
@@ -196,13 +190,7 @@ public sealed class ScriptedPeerTests
     public async Task AnswerWithALoneSurrogateBeforeItsIdStillFailsItsRequest(string answer, string error)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await ScriptedServer.StartAsync(async socket =>
-        {
-            await ScriptedServer.SendAsync(socket, Session);
-            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
-            await ScriptedServer.SendAsync(socket, answer.Replace("ID", request.RootElement.GetProperty("id").GetRawText()));
-            await done.Task;
-        });
+        await using var server = await AnswerTheFirstRequestAsync(answer, done.Task);
         await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
 
         // The request's timeout is beyond the test's patience: the answer must be read, not waited out.
@@ -217,14 +205,7 @@ public sealed class ScriptedPeerTests
     public async Task AnswerWithALoneSurrogateInAMemberNameIsReadWithoutIt()
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await ScriptedServer.StartAsync(async socket =>
-        {
-            await ScriptedServer.SendAsync(socket, Session);
-            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
-            string id = request.RootElement.GetProperty("id").GetRawText();
-            await ScriptedServer.SendAsync(socket, $$$"""{"type":"cfm","\ud800":{"a":1},"id":{{{id}}},"data":{"ok":true}}""");
-            await done.Task;
-        });
+        await using var server = await AnswerTheFirstRequestAsync("""{"type":"cfm","\ud800":{"a":1},"id":ID,"data":{"ok":true}}""", done.Task);
         await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
 
         var answer = await client.RequestAsync("op", Json("1")).Within();
@@ -237,14 +218,7 @@ public sealed class ScriptedPeerTests
     public async Task RejWithALoneSurrogateInItsReasonIsStillARejection()
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await ScriptedServer.StartAsync(async socket =>
-        {
-            await ScriptedServer.SendAsync(socket, Session);
-            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
-            string id = request.RootElement.GetProperty("id").GetRawText();
-            await ScriptedServer.SendAsync(socket, $$$"""{"type":"rej","id":{{{id}}},"code":"not_found","reason":"no \ud800 here"}""");
-            await done.Task;
-        });
+        await using var server = await AnswerTheFirstRequestAsync("""{"type":"rej","id":ID,"code":"not_found","reason":"no \ud800 here"}""", done.Task);
         await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
 
         var e = await Assert.ThrowsAsync<ConnMsgRejectedException>(() => client.RequestAsync("op", Json("1")).Within());
@@ -286,4 +260,14 @@ public sealed class ScriptedPeerTests
         Assert.Equal(0, Volatile.Read(ref reconnects)); // the connection was never dropped
         done.SetResult();
     }
+
+    /// <summary>A peer that sends <c>$session</c>, then answers the client's first request with <paramref name="answer"/>, its <c>ID</c> replaced by the request's id, and holds the connection until <paramref name="done"/>.</summary>
+    private static Task<ScriptedServer> AnswerTheFirstRequestAsync(string answer, Task done) =>
+        ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+            await ScriptedServer.SendAsync(socket, answer.Replace("ID", request.RootElement.GetProperty("id").GetRawText()));
+            await done;
+        });
 }
