@@ -12,7 +12,10 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
     private BatchCounts _batchCounts; // requests the read loop answered synchronously in its current batch, counted at its end
     private int _closedFlag;
 
-    /// <summary>Requests of this connection whose handlers are still running asynchronously.</summary>
+    /// <summary>
+    /// Requests of this connection whose handlers went asynchronous and that are not answered yet. A request leaves the
+    /// count when it is answered or times out, even if its handler runs on after that.
+    /// </summary>
     public int InFlightCount => _inFlight.Count;
 
     /// <summary>Whether the read loop is dispatching a batch of messages right now (requests in it may not be counted yet).</summary>
