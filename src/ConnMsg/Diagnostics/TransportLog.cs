@@ -8,7 +8,7 @@ internal static partial class TransportLog
     [LoggerMessage(1001, LogLevel.Debug, "Handshake refused from {RemoteEndPoint}: {Status} {Reason}")]
     public static partial void HandshakeRefused(ILogger logger, string? remoteEndPoint, int status, string reason);
 
-    [LoggerMessage(1002, LogLevel.Debug, "Handshake timed out or was too large from {RemoteEndPoint}")]
+    [LoggerMessage(1002, LogLevel.Debug, "Handshake timed out: no complete request from {RemoteEndPoint} within the handshake timeout")]
     public static partial void HandshakeTimedOut(ILogger logger, string? remoteEndPoint);
 
     [LoggerMessage(1003, LogLevel.Warning, "Connection {ConnectionId} faulted")]
