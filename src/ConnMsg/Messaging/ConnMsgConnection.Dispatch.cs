@@ -408,8 +408,8 @@ public sealed partial class ConnMsgConnection : IWebSocketSession
 
     private void OnReservedRequest(ReadOnlySpan<byte> id, ReadOnlySpan<byte> op, ReadOnlySpan<byte> data)
     {
-        bool known = op.SequenceEqual("$ping"u8) || op.SequenceEqual("$subscribe"u8) || op.SequenceEqual("$unsubscribe"u8);
-        if (known && _inFlight.Contains(id))
+        // Contains answers at once while nothing is in flight, so a reserved op pays for the names only then.
+        if (_inFlight.Contains(id) && (op.SequenceEqual("$ping"u8) || op.SequenceEqual("$subscribe"u8) || op.SequenceEqual("$unsubscribe"u8)))
         {
             // Reserved ops answer at once and are never in the table themselves, but their id must still not be one
             // that a running request holds (PROTOCOL §3): two answers with one id could not be told apart.
