@@ -29,23 +29,8 @@ public sealed class EnqueueDuringShutdownTests
 
         // A producer (a fan-out, an answer) passes the admission check while the connection is still up, and is
         // held there, the way a preempted thread would be, until the connection has ended completely.
-        using var inWindow = new ManualResetEventSlim();
         using var proceed = new ManualResetEventSlim();
-        int armed = 1;
-        connection.AfterAdmissionCheck = () =>
-        {
-            if (Interlocked.Exchange(ref armed, 0) == 1)
-            {
-                inWindow.Set();
-                Assert.True(proceed.Wait(TimeSpan.FromSeconds(30)), "the test never let the producer go on");
-            }
-        };
-
-        OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Ping, "late"u8);
-        frame.AddRef(); // the test's own reference, so the frame cannot go back to the pool and be reused under it
-        Task<bool> producer = Task.Factory.StartNew(() => connection.Enqueue(frame), CancellationToken.None,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        Assert.True(inWindow.Wait(TimeSpan.FromSeconds(10)), "the producer never reached the queue");
+        (Task<bool> producer, OutboundFrame frame) = HoldAProducerPastAdmission(connection, proceed);
 
         // The peer goes away without a close frame, so nothing after it is dropped as "after the close": the
         // connection's shutdown drains, drops what is queued, completes its output and leaves the registry.
@@ -81,23 +66,8 @@ public sealed class EnqueueDuringShutdownTests
         WatchedOutput watched = Assert.Single(outputs);
 
         // A producer passes the admission check while the connection is up, and is held there (a preempted thread).
-        using var inWindow = new ManualResetEventSlim();
         using var proceed = new ManualResetEventSlim();
-        int armed = 1;
-        connection.AfterAdmissionCheck = () =>
-        {
-            if (Interlocked.Exchange(ref armed, 0) == 1)
-            {
-                inWindow.Set();
-                Assert.True(proceed.Wait(TimeSpan.FromSeconds(30)), "the test never let the producer go on");
-            }
-        };
-
-        OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Ping, "late"u8);
-        frame.AddRef(); // the test's own reference, so the frame cannot go back to the pool and be reused under it
-        Task<bool> producer = Task.Factory.StartNew(() => connection.Enqueue(frame), CancellationToken.None,
-            TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        Assert.True(inWindow.Wait(TimeSpan.FromSeconds(10)), "the producer never reached the queue");
+        (Task<bool> producer, OutboundFrame frame) = HoldAProducerPastAdmission(connection, proceed);
 
         // The producer goes on exactly when the shutdown has drained for the last time, and the shutdown waits until
         // whatever the producer's frame set off has taken it from the queue: the widest the window can be.
@@ -207,6 +177,32 @@ public sealed class EnqueueDuringShutdownTests
                 Interlocked.Increment(ref _writesAfterSeal);
             }
         }
+    }
+
+    /// <summary>
+    /// Starts a producer that enqueues a ping on <paramref name="connection"/> and holds it just past the admission check
+    /// until <paramref name="proceed"/> is set; returns once it is held there. The frame carries an extra reference, the
+    /// test's, so that it cannot go back to the pool and be reused under the test.
+    /// </summary>
+    private static (Task<bool> Producer, OutboundFrame Frame) HoldAProducerPastAdmission(WebSocketConnection connection, ManualResetEventSlim proceed)
+    {
+        using var inWindow = new ManualResetEventSlim();
+        int armed = 1;
+        connection.AfterAdmissionCheck = () =>
+        {
+            if (Interlocked.Exchange(ref armed, 0) == 1)
+            {
+                inWindow.Set();
+                Assert.True(proceed.Wait(TimeSpan.FromSeconds(30)), "the test never let the producer go on");
+            }
+        };
+
+        OutboundFrame frame = OutboundFrame.Control(WebSocketOpcode.Ping, "late"u8);
+        frame.AddRef();
+        Task<bool> producer = Task.Factory.StartNew(() => connection.Enqueue(frame), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Assert.True(inWindow.Wait(TimeSpan.FromSeconds(10)), "the producer never reached the queue");
+        return (producer, frame);
     }
 }
 #endif
