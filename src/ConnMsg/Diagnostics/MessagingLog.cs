@@ -5,10 +5,10 @@ namespace ConnMsg.Diagnostics;
 /// <summary>Log messages of the messaging layer, with fixed event ids.</summary>
 internal static partial class MessagingLog
 {
-    [LoggerMessage(2001, LogLevel.Information, "Connection {ConnectionId} opened from {RemoteEndPoint} on {Path}")]
+    [LoggerMessage(2001, LogLevel.Debug, "Connection {ConnectionId} opened from {RemoteEndPoint} on {Path}")]
     public static partial void ConnectionOpened(ILogger logger, string connectionId, string? remoteEndPoint, string path);
 
-    [LoggerMessage(2002, LogLevel.Information, "Connection {ConnectionId} closed")]
+    [LoggerMessage(2002, LogLevel.Debug, "Connection {ConnectionId} closed")]
     public static partial void ConnectionClosed(ILogger logger, string connectionId);
 
     [LoggerMessage(2003, LogLevel.Error, "Handler for {Op} failed on connection {ConnectionId}")]

@@ -83,9 +83,11 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
             w.WriteEndObject();
         }));
 
-        // The arguments are evaluated before the logger's own level check: the peer's address costs a getpeername on
-        // ConnMsg's transport, an end point kept for the connection's life, and a string, for a line nobody may read.
-        if (Logger.IsEnabled(LogLevel.Information))
+        // Debug, as Kestrel logs a connection's start and end: a gateway at thousands of connections a second would
+        // otherwise spend a formatted console line on each. The arguments are evaluated before the logger's own level
+        // check: the peer's address costs a getpeername on ConnMsg's transport, an end point kept for the connection's
+        // life, and a string, for a line nobody may read.
+        if (Logger.IsEnabled(LogLevel.Debug))
         {
             MessagingLog.ConnectionOpened(Logger, connection.Id, connection.RemoteEndPoint, transport.Request.Path);
         }
