@@ -28,6 +28,9 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
     private readonly MessagingMetrics _messagingMetrics;
     private readonly ILogger _logger;
 
+    // The handshake's time limit, reused: about as many as handshakes run at once are ever made.
+    private readonly SlotPool<ReadDeadline> _deadlines = new(256, static () => new ReadDeadline());
+
     internal ConnMsgConnectionHandler(IOptions<ConnMsgOptions> options, ConnMsgEndpointSettings settings, ConnMsgApplication application,
         ConnectionRegistry registry, TransportMetrics transportMetrics, MessagingMetrics messagingMetrics, ILogger<ConnMsgConnectionHandler> logger)
     {
@@ -71,17 +74,17 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         PipeWriter output = connection.Transport.Output;
         HttpRequestHead? head;
         long started = Stopwatch.GetTimestamp();
-        using (var deadline = new CancellationTokenSource(_options.HandshakeTimeout))
+        ReadDeadline deadline = _deadlines.Rent();
+        try
         {
             // The deadline cancels the pending read instead of throwing, so a slow client costs no exception.
-            CancellationTokenRegistration reg = deadline.Token.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
+            deadline.Start(input, _options.HandshakeTimeout);
             (head, HttpParseError error, bool gone) = await ReadHeadAsync(input).ConfigureAwait(false);
 
             // A deadline that fired after the head was read has left a cancel pending on the pipe, which the WebSocket
-            // read loop would take for its own and end the fresh connection without a close frame. Once the
-            // registration is gone no cancel can come; one that came counts as the timeout it nearly was.
-            reg.Dispose();
-            if (head is not null && deadline.IsCancellationRequested)
+            // read loop would take for its own and end the fresh connection without a close frame. Once stopped no
+            // cancel can come; one that came counts as the timeout it nearly was.
+            if (deadline.Stop() && head is not null)
             {
                 head = null;
                 error = HttpParseError.None;
@@ -118,6 +121,12 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                 return null;
             }
         }
+        finally
+        {
+            // Stopped on every path (a throwing read included) before it may serve another connection.
+            deadline.Stop();
+            _deadlines.Return(deadline);
+        }
 
         if (head.Path != _options.Path)
         {
@@ -127,7 +136,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             return null;
         }
 
-        HttpResponse? refusal = WebSocketHandshake.Validate(head, _options, out string accept, out string? subProtocol, out string reason);
+        HttpResponse? refusal = WebSocketHandshake.Validate(head, _options, out string key, out string? subProtocol, out string reason);
         if (refusal is null && _application.IsDraining)
         {
             reason = "draining";
@@ -167,7 +176,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         }
 
         // The 101 is left unflushed: the $session Ind joins it in the first write.
-        HttpResponseWriter.WriteSwitchingProtocols(output, accept, subProtocol);
+        HttpResponseWriter.WriteSwitchingProtocols(output, key, subProtocol);
         return new WebSocketConnection(connection, head, subProtocol, _options, _transportMetrics, _logger);
     }
 

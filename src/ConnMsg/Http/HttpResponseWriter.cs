@@ -28,12 +28,24 @@ internal static class HttpResponseWriter
         }
     }
 
-    public static void WriteSwitchingProtocols(PipeWriter output, string accept, string? subProtocol)
+    /// <summary>Writes the 101 for a key that <see cref="WebSocketHandshake.Validate"/> accepted, as bytes: no string per handshake.</summary>
+    public static void WriteSwitchingProtocols(PipeWriter output, string key, string? subProtocol)
     {
-        string text = subProtocol is null
-            ? $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-            : $"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: {subProtocol}\r\n\r\n";
-        Write(output, text);
+        ReadOnlySpan<byte> head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "u8;
+        ReadOnlySpan<byte> protocol = "\r\nSec-WebSocket-Protocol: "u8;
+        Span<byte> span = output.GetSpan(head.Length + WebSocketHandshake.AcceptLength + protocol.Length + (subProtocol?.Length ?? 0) + 4);
+        head.CopyTo(span);
+        int n = head.Length;
+        n += WebSocketHandshake.WriteAccept(key, span[n..]);
+        if (subProtocol is not null)
+        {
+            protocol.CopyTo(span[n..]);
+            n += protocol.Length;
+            n += Encoding.ASCII.GetBytes(subProtocol, span[n..]);
+        }
+
+        "\r\n\r\n"u8.CopyTo(span[n..]);
+        output.Advance(n + 4);
     }
 
     private static void Write(PipeWriter output, string ascii)

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -9,10 +10,16 @@ internal static class WebSocketHandshake
     public const string SubProtocol = "connmsg.v1";
     private static ReadOnlySpan<byte> Guid => "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"u8;
 
-    /// <summary>Checks the request; returns null with the accept key and subprotocol when it is a valid upgrade, else the refusal.</summary>
-    public static HttpResponse? Validate(HttpRequestHead request, ConnMsgOptions options, out string accept, out string? subProtocol, out string refusedReason)
+    /// <summary>Length of a Sec-WebSocket-Accept value: base64 of a 20-byte SHA-1 hash.</summary>
+    public const int AcceptLength = 28;
+
+    /// <summary>
+    /// Checks the request; returns null with the client's (valid) key and the subprotocol when it is a valid upgrade,
+    /// else the refusal. The key, not the accept value: <see cref="WriteAccept"/> writes that straight into the response.
+    /// </summary>
+    public static HttpResponse? Validate(HttpRequestHead request, ConnMsgOptions options, out string key, out string? subProtocol, out string refusedReason)
     {
-        accept = string.Empty;
+        key = string.Empty;
         subProtocol = null;
         refusedReason = string.Empty;
 
@@ -53,8 +60,8 @@ internal static class WebSocketHandshake
         }
 
         // RFC 6455 §11.3.1: the key must not appear more than once.
-        string? key = request.CountHeader("Sec-WebSocket-Key") == 1 ? request.GetHeader("Sec-WebSocket-Key") : null;
-        if (!IsValidKey(key))
+        string? offeredKey = request.CountHeader("Sec-WebSocket-Key") == 1 ? request.GetHeader("Sec-WebSocket-Key") : null;
+        if (!IsValidKey(offeredKey))
         {
             return Refuse(400, "bad_key", "missing or invalid Sec-WebSocket-Key", out refusedReason);
         }
@@ -74,19 +81,24 @@ internal static class WebSocketHandshake
             return Refuse(400, "subprotocol", "no supported subprotocol offered (connmsg.v1)", out refusedReason);
         }
 
-        accept = ComputeAccept(key!);
+        key = offeredKey!;
         return null;
     }
 
-    /// <summary>Sec-WebSocket-Accept: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2).</summary>
-    public static string ComputeAccept(string key)
+    /// <summary>
+    /// Writes Sec-WebSocket-Accept, base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2), as ASCII into <paramref name="destination"/>
+    /// (at least <see cref="AcceptLength"/> bytes); returns the bytes written. <paramref name="key"/> is one that
+    /// <see cref="Validate"/> accepted (24 characters).
+    /// </summary>
+    public static int WriteAccept(string key, Span<byte> destination)
     {
         Span<byte> input = stackalloc byte[64];
         int n = Encoding.ASCII.GetBytes(key, input);
         Guid.CopyTo(input[n..]);
         Span<byte> hash = stackalloc byte[20];
         SHA1.HashData(input[..(n + Guid.Length)], hash);
-        return Convert.ToBase64String(hash);
+        Base64.EncodeToUtf8(hash, destination, out _, out int written);
+        return written;
     }
 
     private static bool IsAllowedOrigin(IList<string> allowed, string origin)

@@ -27,4 +27,20 @@ public class HttpResponseWriterTests
         string text = Encoding.ASCII.GetString(read.Buffer);
         Assert.StartsWith($"HTTP/1.1 {status} {reason}\r\n", text);
     }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("connmsg.v1")]
+    public async Task SwitchingProtocolsCarriesTheAcceptValueOfRfc6455sExampleKey(string? subProtocol)
+    {
+        // RFC 6455 §1.3: the key "dGhlIHNhbXBsZSBub25jZQ==" is answered with "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".
+        var pipe = new Pipe();
+        HttpResponseWriter.WriteSwitchingProtocols(pipe.Writer, "dGhlIHNhbXBsZSBub25jZQ==", subProtocol);
+        await pipe.Writer.CompleteAsync();
+        ReadResult read = await pipe.Reader.ReadAsync();
+        string expected = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            + (subProtocol is null ? "" : $"Sec-WebSocket-Protocol: {subProtocol}\r\n") + "\r\n";
+        Assert.Equal(expected, Encoding.ASCII.GetString(read.Buffer));
+    }
 }
