@@ -9,6 +9,12 @@ internal static class HttpRequestHeadParser
     private static ReadOnlySpan<byte> EndOfHead => "\r\n\r\n"u8;
 
     /// <summary>
+    /// Empty lines (CRLF) skipped before the request line (RFC 9112 §2.2: a server SHOULD ignore at least one). One more
+    /// is an empty request line, refused as malformed; the skipped ones count against the head size limit.
+    /// </summary>
+    internal const int MaxLeadingEmptyLines = 4;
+
+    /// <summary>
     /// Reads a whole request head. Returns <c>true</c> with the head consumed; <c>false</c> with <see cref="HttpParseError.None"/>
     /// while more bytes are needed (nothing consumed); <c>false</c> with an error once the input breaks a rule or a limit,
     /// which is known as soon as the buffered bytes exceed it — a slow sender cannot make us buffer more.
@@ -19,17 +25,24 @@ internal static class HttpRequestHeadParser
         head = null;
         error = HttpParseError.None;
         SequenceReader<byte> probe = reader;
+        // Only whole CRLFs are skipped: a bare LF or CR there is reported below as any other bare line end in the head is.
+        for (int skipped = 0; skipped < MaxLeadingEmptyLines && probe.IsNext("\r\n"u8, advancePast: true); skipped++)
+        {
+        }
+
+        long leading = probe.Consumed - reader.Consumed;
+        SequenceReader<byte> start = probe;
         if (!probe.TryReadTo(out ReadOnlySequence<byte> block, EndOfHead, advancePastDelimiter: true))
         {
             if (reader.Remaining > maxHead)
             {
                 error = HttpParseError.HeadTooLarge;
             }
-            else if (!LineFitsWhileIncomplete(reader, maxRequestLine))
+            else if (!LineFitsWhileIncomplete(start, maxRequestLine))
             {
                 error = HttpParseError.RequestLineTooLong;
             }
-            else if (CompleteLines(reader.UnreadSequence) - 1 > maxHeaders)
+            else if (CompleteLines(start.UnreadSequence) - 1 > maxHeaders)
             {
                 // Every complete line after the request line is a header: too many is known before the blank line.
                 error = HttpParseError.TooManyHeaders;
@@ -38,13 +51,13 @@ internal static class HttpRequestHeadParser
             {
                 // A client that ends its lines with a bare LF (or CR) never sends the CRLFCRLF looked for above: without
                 // this it would wait out the handshake timeout for an answer that is a 400 now.
-                error = BareLineEnd(reader.UnreadSequence);
+                error = BareLineEnd(start.UnreadSequence);
             }
 
             return false;
         }
 
-        if (block.Length + EndOfHead.Length > maxHead)
+        if (leading + block.Length + EndOfHead.Length > maxHead)
         {
             error = HttpParseError.HeadTooLarge;
             return false;
@@ -69,7 +82,7 @@ internal static class HttpRequestHeadParser
             }
         }
 
-        reader.Advance(block.Length + EndOfHead.Length);
+        reader.Advance(leading + block.Length + EndOfHead.Length);
         return true;
     }
 

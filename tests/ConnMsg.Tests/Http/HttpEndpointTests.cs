@@ -101,6 +101,30 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public async Task EmptyLinesBeforeTheRequestLineAreIgnored(int emptyLines)
+    {
+        // RFC 9112 §2.2: a server that expects a request line SHOULD ignore at least one empty line (CRLF) before it.
+        string crlfs = string.Concat(Enumerable.Repeat("\r\n", emptyLines));
+        RawHttpResponse upgrade = await RawHttp.SendAsync(Port, crlfs + RawHttp.UpgradeRequest(Port));
+        RawHttpResponse health = await RawHttp.SendAsync(Port, crlfs + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal(101, upgrade.Status);
+        Assert.Equal(SampleAccept, upgrade.Header("Sec-WebSocket-Accept"));
+        Assert.Equal((200, "ok\n"), (health.Status, health.Body));
+    }
+
+    [Theory]
+    [InlineData("\r\n\r\n\r\n\r\n\r\n")] // more empty lines than are ignored
+    [InlineData("\n")]                    // a bare LF is no empty line, there as anywhere in the head
+    [InlineData("\r\n\n")]
+    public async Task WhatIsNotAnIgnoredEmptyLineBeforeTheRequestLineGets400(string before)
+    {
+        RawHttpResponse r = await RawHttp.SendAsync(Port, before + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        Assert.Equal((400, "malformed request line\n"), (r.Status, r.Body));
+    }
+
+    [Theory]
     [InlineData("Content-Length: 5\r\n", "hello")]
     [InlineData("Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n")]
     [InlineData("Content-Length: 0\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n")]

@@ -81,6 +81,46 @@ public class HttpRequestHeadParserTests
         AssertUpgradeHead(Parse(Segments.OnePerByte(input)).Head);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void EmptyLinesBeforeTheRequestLineAreSkippedAndConsumedWithTheHead(int emptyLines)
+    {
+        // RFC 9112 §2.2: a server expecting a request line SHOULD ignore at least one empty line (CRLF) before it.
+        byte[] input = Bytes(string.Concat(Enumerable.Repeat("\r\n", emptyLines)) + Upgrade);
+        var whole = Parse(new ReadOnlySequence<byte>([.. input, 0x81, 0x80]));
+        var perByte = Parse(Segments.OnePerByte(input));
+        Assert.True(whole.Ok, whole.Error.ToString());
+        Assert.True(perByte.Ok, perByte.Error.ToString());
+        Assert.Equal((input.Length, input.Length), (whole.Consumed, perByte.Consumed));
+        AssertUpgradeHead(whole.Head);
+        AssertUpgradeHead(perByte.Head);
+        for (int length = 0; length < input.Length; length++)
+        {
+            var r = Parse(Segments.OnePerByte(input[..length]));
+            Assert.True((r.Ok, r.Error, r.Consumed) == (false, HttpParseError.None, 0L), $"prefix {length}: {r.Error}");
+        }
+    }
+
+    [Fact]
+    public void OnlyFourEmptyLinesBeforeTheRequestLineAreSkipped()
+    {
+        // A fifth is an empty request line: malformed, whether or not the rest of the head has arrived.
+        string five = string.Concat(Enumerable.Repeat("\r\n", 5));
+        Assert.Equal(HttpParseError.MalformedRequestLine, Parse(new ReadOnlySequence<byte>(Bytes(five + "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))).Error);
+        Assert.Equal(HttpParseError.MalformedRequestLine, Parse(Segments.OnePerByte(Bytes(five + "\r\n"))).Error);
+    }
+
+    [Fact]
+    public void EmptyLinesBeforeTheRequestLineCountAgainstTheHeadLimit()
+    {
+        string head = "\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        Assert.True(Parse(new ReadOnlySequence<byte>(Bytes(head)), maxHead: head.Length).Ok);
+        Assert.Equal(HttpParseError.HeadTooLarge, Parse(new ReadOnlySequence<byte>(Bytes(head)), maxHead: head.Length - 1).Error);
+        Assert.Equal(HttpParseError.HeadTooLarge, Parse(new ReadOnlySequence<byte>(Bytes(head[..^2])), maxHead: head.Length - 3).Error);
+    }
+
     [Fact]
     public void HeadSplitInsideTheEndOfHeadMarkerIsParsed()
     {
@@ -205,6 +245,9 @@ public class HttpRequestHeadParserTests
         { "bare LF as the blank line", "GET /ws HTTP/1.1\r\nHost: localhost\r\n\n", nameof(HttpParseError.MalformedHeader) },
         { "bare CR ending the request line", "GET /ws HTTP/1.1\rHost: localhost\r\r", nameof(HttpParseError.MalformedRequestLine) },
         { "bare CR ending a header", "GET /ws HTTP/1.1\r\nHost: localhost\rUpgrade: websocket\r\n\r\n", nameof(HttpParseError.MalformedHeader) },
+        { "bare LF before the request line", "\nGET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "bare LF after an empty line before the request line", "\r\n\nGET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
+        { "bare CR before the request line", "\rGET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n", nameof(HttpParseError.MalformedRequestLine) },
     };
 
     [Theory]
