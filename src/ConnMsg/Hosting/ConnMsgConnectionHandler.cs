@@ -17,9 +17,21 @@ namespace ConnMsg.Hosting;
 /// The Kestrel connection handler: reads the HTTP/1.1 request head by hand, answers plain requests (<c>/healthz</c>,
 /// <c>/metrics</c>, static content, 404), and upgrades valid WebSocket handshakes to a <see cref="WebSocketConnection"/>.
 /// </summary>
-/// <remarks>Thread-safe: Kestrel calls <see cref="OnConnectedAsync"/> concurrently for every connection.</remarks>
+/// <remarks>
+/// <para>Thread-safe: Kestrel calls <see cref="OnConnectedAsync"/> concurrently for every connection.</para>
+/// <para>
+/// A request answered with a plain response is the connection's last (<c>Connection: close</c>). A body it declares
+/// with Content-Length, up to <see cref="MaxDiscardedBodyBytes"/>, is read and discarded after the answer is sent and
+/// before the connection is closed, within <see cref="ConnMsgOptions.HandshakeTimeout"/>, as Kestrel drains a body its
+/// application left unread: closing with request bytes unread, or with more still on their way, makes the TCP stack
+/// answer them with a reset, which can cost the client its answer (RFC 9112 §9.6).
+/// </para>
+/// </remarks>
 public sealed class ConnMsgConnectionHandler : ConnectionHandler
 {
+    /// <summary>The largest declared request body that is read and discarded after a plain answer; a larger one is not waited for.</summary>
+    internal const long MaxDiscardedBodyBytes = 1024 * 1024;
+
     private readonly ConnMsgOptions _options;
     private readonly ConnMsgEndpointSettings _settings;
     private readonly ConnMsgApplication _application;
@@ -132,7 +144,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         {
             // RFC 9112 §3.2: any request without exactly one valid Host gets 400, not only an upgrade (Validate checks that).
             HttpResponse answer = WebSocketHandshake.HasOneValidHost(head) ? Route(head) : HttpResponse.Text(400, "exactly one valid Host header required");
-            await RespondAsync(connection, answer, head.Method == "HEAD").ConfigureAwait(false);
+            await RespondAsync(connection, answer, head.Method == "HEAD", head).ConfigureAwait(false);
             return null;
         }
 
@@ -171,7 +183,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         {
             _transportMetrics.HandshakeRefused(reason);
             TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), refusal.Status, reason);
-            await RespondAsync(connection, refusal, headOnly: head.Method == "HEAD").ConfigureAwait(false);
+            await RespondAsync(connection, refusal, headOnly: head.Method == "HEAD", head).ConfigureAwait(false);
             return null;
         }
 
@@ -286,22 +298,63 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         return _settings.StaticContent.TryGetValue(head.Path, out HttpResponse? content) ? content : HttpResponse.Text(404, "not found");
     }
 
-    private async ValueTask RespondAsync(ConnectionContext connection, HttpResponse response, bool headOnly)
+    /// <summary>
+    /// Sends <paramref name="response"/>, the connection's last; then reads and discards the body that
+    /// <paramref name="request"/> declares, if it is small enough (see the remarks on the type), so that the close
+    /// that follows finds no request bytes unread. Writing and discarding together get the handshake's time limit.
+    /// </summary>
+    private async ValueTask RespondAsync(ConnectionContext connection, HttpResponse response, bool headOnly, HttpRequestHead? request = null)
     {
+        using var deadline = new CancellationTokenSource(_options.HandshakeTimeout);
         // A client that never reads its answer must not hold the connection for ever: the write gets the handshake's
         // time limit, and then the connection is dropped.
         // Aborting (not cancelling the flush) also ends a send that ConnMsg's own transport has under way.
-        using var deadline = new CancellationTokenSource(_options.HandshakeTimeout);
-        using CancellationTokenRegistration abort = deadline.Token.UnsafeRegister(
-            static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("the client did not read the response in time")), connection);
+        using (deadline.Token.UnsafeRegister(
+            static c => ((ConnectionContext)c!).Abort(new ConnectionAbortedException("the client did not read the response in time")), connection))
+        {
+            try
+            {
+                HttpResponseWriter.WriteResponse(connection.Transport.Output, response, headOnly);
+                await connection.Transport.Output.FlushAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
+            {
+                return; // The client left before its answer.
+            }
+        }
+
+        // Answered first, as Kestrel does: a client that waits for its answer before it sends the rest is not held up.
+        if (request is not null && request.TryGetContentLength(out long length) && length is > 0 and <= MaxDiscardedBodyBytes)
+        {
+            await DiscardAsync(connection.Transport.Input, length, deadline.Token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Reads and drops up to <paramref name="length"/> bytes, until the client ends the connection or
+    /// <paramref name="deadline"/> passes; the deadline cancels the pending read rather than aborting, so that the
+    /// answer already sent still goes out ahead of an orderly close.
+    /// </summary>
+    private static async ValueTask DiscardAsync(PipeReader input, long length, CancellationToken deadline)
+    {
+        using CancellationTokenRegistration cancel = deadline.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
         try
         {
-            HttpResponseWriter.WriteResponse(connection.Transport.Output, response, headOnly);
-            await connection.Transport.Output.FlushAsync().ConfigureAwait(false);
+            while (length > 0)
+            {
+                ReadResult result = await input.ReadAsync().ConfigureAwait(false);
+                long taken = Math.Min(length, result.Buffer.Length);
+                input.AdvanceTo(result.Buffer.GetPosition(taken));
+                length -= taken;
+                if (result.IsCanceled || result.IsCompleted)
+                {
+                    return;
+                }
+            }
         }
         catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
         {
-            // The client left before its answer.
+            // The client left, or the connection was aborted: there is nothing more to read.
         }
     }
 

@@ -76,6 +76,47 @@ public sealed class HttpRequestHead
         return false;
     }
 
+    /// <summary>
+    /// The length of the body the request declares with a single Content-Length of 1 to 18 digits; 0 when it declares
+    /// none. False when its framing cannot be read that way: any Transfer-Encoding, several Content-Length headers, or
+    /// one that is not a plain number (RFC 9112 §6.3).
+    /// </summary>
+    internal bool TryGetContentLength(out long length)
+    {
+        length = 0;
+        string? value = null;
+        foreach (KeyValuePair<string, string> h in _headers)
+        {
+            if (string.Equals(h.Key, "Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            if (string.Equals(h.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                if (value is not null)
+                {
+                    return false;
+                }
+
+                value = h.Value;
+            }
+        }
+
+        if (value is null)
+        {
+            return true;
+        }
+
+        if (value.Length is 0 or > 18 || value.AsSpan().ContainsAnyExceptInRange('0', '9'))
+        {
+            return false;
+        }
+
+        length = long.Parse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
+        return true;
+    }
+
     /// <summary>Every comma-separated token of every header named <paramref name="name"/>, trimmed.</summary>
     public IEnumerable<string> GetHeaderTokens(string name)
     {

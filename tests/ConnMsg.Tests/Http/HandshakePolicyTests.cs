@@ -211,6 +211,24 @@ public class HandshakePolicyTests
     }
 
     [Fact]
+    public async Task ABodyThatDoesNotArriveIsWaitedForOnlyUntilTheHandshakeTimeout()
+    {
+        await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(500));
+        using var tcp = new TcpClient { NoDelay = true };
+        var clock = Stopwatch.StartNew();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, server.Port);
+        NetworkStream stream = tcp.GetStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+        await stream.WriteAsync("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf!"u8.ToArray(), cts.Token);
+
+        RawHttpResponse r = await RawHttp.ReadResponseAsync(stream, cts.Token);
+        Assert.Equal(404, r.Status); // answered at once; the rest of the body is then waited for, within the time limit
+        Assert.Equal(0, await stream.ReadAsync(new byte[1], cts.Token));
+        clock.Stop();
+        Assert.InRange(clock.ElapsedMilliseconds, 400, 5000);
+    }
+
+    [Fact]
     public async Task ClientThatCompletesItsRequestInTimeIsUpgradedDespiteAShortHandshakeTimeout()
     {
         await using TestServer server = await TestServer.StartAsync(options: o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300));

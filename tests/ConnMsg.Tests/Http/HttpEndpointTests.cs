@@ -138,6 +138,50 @@ public class HttpEndpointTests : IClassFixture<RawServerFixture>
         Assert.Null(r.Header("Sec-WebSocket-Accept"));
     }
 
+    [Theory]
+    [InlineData("POST /upload HTTP/1.1\r\nHost: x\r\n", 404)]
+    [InlineData("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + SampleKey +
+        "\r\nSec-WebSocket-Version: 13\r\n", 400)]
+    public async Task ARequestWithABodyIsAnsweredAndTheConnectionStaysUntilTheBodyHasArrived(string head, int status)
+    {
+        // RFC 9112 §9.6: request bytes that arrive after the server closed are answered with a reset, which can cost
+        // the client the response it has not read yet; here the body is still on its way when the answer comes, as it
+        // is over a slow link. The server reads (and discards) what the request declares before it closes.
+        const int Chunk = 4096, Chunks = 16;
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        NetworkStream stream = tcp.GetStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"{head}Content-Length: {Chunk * Chunks}\r\n\r\n"), cts.Token);
+
+        RawHttpResponse r = await RawHttp.ReadResponseAsync(stream, cts.Token);
+        Assert.Equal(status, r.Status);
+        for (int i = 0; i < Chunks; i++)
+        {
+            // A reset fails a write here (broken pipe or connection reset).
+            await stream.WriteAsync(new byte[Chunk], cts.Token);
+        }
+
+        Assert.Equal(0, await stream.ReadAsync(new byte[1], cts.Token)); // then a FIN: a reset throws here
+    }
+
+    [Fact]
+    public async Task ADeclaredBodyOverTheLimitTheServerReadsIsNotWaitedFor()
+    {
+        // Nothing of the body is sent: the answer and the end of the connection come at once, not after the handshake
+        // timeout (10 s by default, longer than RawHttp waits).
+        long over = ConnMsg.Hosting.ConnMsgConnectionHandler.MaxDiscardedBodyBytes + 1;
+        using var tcp = new TcpClient { NoDelay = true };
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        NetworkStream stream = tcp.GetStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {over}\r\n\r\n"), cts.Token);
+
+        RawHttpResponse r = await RawHttp.ReadResponseAsync(stream, cts.Token);
+        Assert.Equal(404, r.Status);
+        Assert.Equal(0, await stream.ReadAsync(new byte[1], cts.Token));
+    }
+
     [Fact]
     public async Task AnUpgradeDeclaringAnEmptyBodyIsAccepted()
     {

@@ -336,6 +336,25 @@ public class HttpRequestHeadParserTests
         Assert.True((perByte.Ok, perByte.Error, perByte.Consumed) == (false, expected, 0L), $"{name}: {perByte.Error}");
     }
 
+    [Theory]
+    [InlineData("", true, 0L)]
+    [InlineData("Content-Length: 0\r\n", true, 0L)]
+    [InlineData("Content-Length: 65536\r\n", true, 65536L)]
+    [InlineData("content-length:  12 \r\n", true, 12L)]
+    [InlineData("Content-Length: 5\r\nContent-Length: 5\r\n", false, 0L)] // RFC 9112 §6.3: the framing is not one clear length
+    [InlineData("Content-Length: 5, 5\r\n", false, 0L)]
+    [InlineData("Content-Length: -1\r\n", false, 0L)]
+    [InlineData("Content-Length: +5\r\n", false, 0L)]
+    [InlineData("Content-Length: 1234567890123456789\r\n", false, 0L)]
+    [InlineData("Transfer-Encoding: chunked\r\n", false, 0L)]
+    [InlineData("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", false, 0L)]
+    public void TheDeclaredBodyLengthIsOneContentLengthOfDigitsAndNoTransferEncoding(string headers, bool readable, long length)
+    {
+        var r = Parse(new ReadOnlySequence<byte>(Bytes("POST / HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n")));
+        Assert.True(r.Ok, r.Error.ToString());
+        Assert.Equal((readable, length), (r.Head!.TryGetContentLength(out long declared), declared));
+    }
+
     [Fact]
     public void SecWebSocketAcceptOfTheRfc6455SampleKey()
     {
