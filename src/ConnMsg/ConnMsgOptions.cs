@@ -66,9 +66,12 @@ public sealed class ConnMsgOptions
     public IList<string> AllowedOrigins { get; set; } = new List<string>();
 
     /// <summary>
-    /// Topic name prefixes whose topics keep history (PROTOCOL.md §5.3). Default <c>history.</c>. A list set in
-    /// configuration (<c>ConnMsg:HistoryTopicPrefixes:0</c>, …) replaces the default rather than adding to it; code
-    /// configures after configuration, so it may add to or replace that list.
+    /// Topic name prefixes whose topics keep history (PROTOCOL.md §5.3); empty, no topic keeps history. Default
+    /// <c>history.</c>. A list set in configuration (<c>ConnMsg:HistoryTopicPrefixes:0</c>, …) replaces the default
+    /// rather than adding to it, and the list of a later configuration source replaces an earlier one's whole; a single
+    /// value (<c>ConnMsg__HistoryTopicPrefixes=chat.</c>) is a list of one. Set to
+    /// nothing (JSON <c>"HistoryTopicPrefixes": []</c>, or an empty <c>ConnMsg__HistoryTopicPrefixes=</c>), it turns
+    /// history off. Code configures after configuration, so it may add to or replace that list.
     /// </summary>
     public IList<string> HistoryTopicPrefixes { get; set; } = new List<string> { "history." };
 

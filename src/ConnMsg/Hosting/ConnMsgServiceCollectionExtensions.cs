@@ -65,15 +65,17 @@ public static class ConnMsgServiceCollectionExtensions
     /// <summary>
     /// A list set in configuration replaces the default, as every other option does. The binder adds the configured
     /// items to the list the options already hold (an array's too), so <c>ConnMsg__HistoryTopicPrefixes__0=chat.</c>
-    /// kept <c>history.</c> as well, and the gateway's appsettings.json, which names <c>history.</c>, had it twice.
-    /// A section that sets no item leaves the default; code configures after this either way.
+    /// kept <c>history.</c> as well, and the gateway's appsettings.json, which names <c>history.</c>, had it twice. It
+    /// also ignores an empty list (JSON <c>[]</c>), which left no way to turn history off, and merges the lists of two
+    /// sources index by index. The list of the last source that sets one is taken whole, empty included (see
+    /// <see cref="ValidatedOptions.LastSetList"/>); no source setting it leaves the default; code configures after this
+    /// either way.
     /// </summary>
-    private static void ReplaceDefaultLists(ConnMsgOptions options, IConfigurationSection section)
+    private static void ReplaceDefaultLists(ConnMsgOptions options, IConfiguration configuration, string section)
     {
-        IConfigurationSection prefixes = section.GetSection(nameof(ConnMsgOptions.HistoryTopicPrefixes));
-        if (prefixes.GetChildren().Any())
+        if (ValidatedOptions.LastSetList(configuration, ConfigurationPath.Combine(section, nameof(ConnMsgOptions.HistoryTopicPrefixes))) is { } prefixes)
         {
-            options.HistoryTopicPrefixes = prefixes.Get<List<string>>() ?? [];
+            options.HistoryTopicPrefixes = prefixes;
         }
     }
 
