@@ -19,6 +19,7 @@ namespace ConnMsg.Bench.Benchmarks;
 public class MessageWriterBenchmarks
 {
     private const string Topic = "prices.eurusd";
+    private static readonly PriceTick Tick = new("EURUSD", 1.0842, 1.0844);
     private JsonDocument _dataDocument = null!;
     private CfmPoco _cfm = null!;
     private RejPoco _rej = null!;
@@ -53,6 +54,12 @@ public class MessageWriterBenchmarks
 
     [Benchmark(Description = "MessageWriter.Ind + Release"), BenchmarkCategory("Ind")]
     public int Ind() => Sent(MessageWriter.Ind(Topic, 17, Payloads.SmallData, validateData: false));
+
+    [Benchmark(Baseline = true, Description = "SerializeToUtf8Bytes(PriceTick)"), BenchmarkCategory("Cfm<T>")]
+    public int CfmTypedSerializer() => JsonSerializer.SerializeToUtf8Bytes(Tick, BenchJsonContext.Default.PriceTick).Length;
+
+    [Benchmark(Description = "MessageWriter.Cfm<T> + Release"), BenchmarkCategory("Cfm<T>")]
+    public int CfmTyped() => Sent(MessageWriter.Cfm("42"u8, Tick, BenchJsonContext.Default.PriceTick));
 
     private static int Sent(OutboundFrame frame)
     {

@@ -175,6 +175,12 @@ internal static class ZeroAllocCheck
             b.Setup();
             return (() => b.Cfm(), b.Cleanup);
         });
+        yield return new("MessageWriter.Cfm<T> + Release", Iterations, () =>
+        {
+            var b = new MessageWriterBenchmarks();
+            b.Setup();
+            return (() => b.CfmTyped(), b.Cleanup);
+        });
         yield return new("MessageWriter.Rej + Release", Iterations, () =>
         {
             var b = new MessageWriterBenchmarks();

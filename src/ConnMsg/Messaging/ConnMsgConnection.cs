@@ -102,12 +102,16 @@ public sealed partial class ConnMsgConnection
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Sends an Ind to this connection only, with data serialised by a source-generated <paramref name="typeInfo"/>.</summary>
+    /// <summary>
+    /// Sends an Ind to this connection only, with data serialised by a source-generated <paramref name="typeInfo"/> and
+    /// its options (encoder, naming, depth, ...), but never indented: a message is one line.
+    /// </summary>
     public ValueTask SendIndAsync<T>(string topic, T data, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(typeInfo);
         cancellationToken.ThrowIfCancellationRequested();
         ValidateTopic(topic);
-        Send(MessageWriter.Ind(topic, (data, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.data, s.typeInfo)));
+        Send(MessageWriter.Ind(topic, data, typeInfo));
         return ValueTask.CompletedTask;
     }
 

@@ -145,9 +145,13 @@ public sealed class ConnMsgRequest
     /// <summary>Answers with a <c>cfm</c> without data.</summary>
     public void Confirm() => Confirm(default);
 
-    /// <summary>Answers with a <c>cfm</c> whose data is <paramref name="value"/>, serialised with a source-generated <paramref name="typeInfo"/>.</summary>
+    /// <summary>
+    /// Answers with a <c>cfm</c> whose data is <paramref name="value"/>, serialised with a source-generated
+    /// <paramref name="typeInfo"/> and its options (encoder, naming, depth, ...), but never indented: a message is one line.
+    /// </summary>
     public void Confirm<T>(T value, JsonTypeInfo<T> typeInfo)
     {
+        ArgumentNullException.ThrowIfNull(typeInfo);
         if (Owner is null || IsAnswered)
         {
             return;
@@ -155,7 +159,7 @@ public sealed class ConnMsgRequest
 
         // Serialised before the request counts as answered: when it throws, the request is still unanswered, so the
         // handler's failure (or its return without an answer) leads to the one rej internal the client is owed.
-        OutboundFrame frame = MessageWriter.Cfm(RawId, (value, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.value, s.typeInfo));
+        OutboundFrame frame = MessageWriter.Cfm(RawId, value, typeInfo);
         if (!TryMarkAnswered())
         {
             frame.Release();

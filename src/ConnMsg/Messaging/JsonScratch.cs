@@ -66,6 +66,16 @@ internal sealed class JsonScratch
         _taken = false;
     }
 
+    /// <summary>
+    /// What a writer of a value for the wire takes from the value's <see cref="JsonSerializerOptions"/>: its encoder and
+    /// its depth limit (the serialiser's own default, 64, when left at 0). Never indentation: a message is one line.
+    /// </summary>
+    public static JsonWriterOptions WriterOptions(JsonSerializerOptions options) => new()
+    {
+        Encoder = options.Encoder,
+        MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
+    };
+
     private Utf8JsonWriter WriterFor(JsonSerializerOptions options)
     {
         if (_writer is null || !ReferenceEquals(options, _writerOptions))

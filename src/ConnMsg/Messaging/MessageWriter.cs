@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using ConnMsg.WebSockets;
 
 namespace ConnMsg.Messaging;
@@ -10,11 +12,20 @@ namespace ConnMsg.Messaging;
 /// buffers. Cfm, Ind and Rej are written as plain bytes around the raw id and data when none of their strings needs
 /// escaping (the usual case); the rest through a reused <see cref="Utf8JsonWriter"/>, which escapes strings correctly.
 /// </summary>
-/// <remarks>Thread-safe: each thread reuses its own writer.</remarks>
+/// <remarks>
+/// Thread-safe: each thread reuses its own writers. A typed value (<see cref="Cfm{T}(ReadOnlySpan{byte}, T, JsonTypeInfo{T})"/>,
+/// <see cref="Ind{T}(string, T, JsonTypeInfo{T})"/>) is written by a writer with its type info's encoder and depth: one
+/// for options that leave both at their defaults, one for the others, made again only when a thread writes a value whose
+/// options ask for another encoder or depth than the last such value's did.
+/// </remarks>
 internal static class MessageWriter
 {
     [ThreadStatic] private static FramePayloadWriter? t_payload;
     [ThreadStatic] private static Utf8JsonWriter? t_json;
+    [ThreadStatic] private static Utf8JsonWriter? t_defaultValueJson;
+    [ThreadStatic] private static Utf8JsonWriter? t_valueJson;
+    [ThreadStatic] private static JavaScriptEncoder? t_valueEncoder;
+    [ThreadStatic] private static int t_valueMaxDepth;
 
     private static ReadOnlySpan<byte> CfmPrefix => "{\"type\":\"cfm\",\"id\":"u8;
     private static ReadOnlySpan<byte> DataMember => ",\"data\":"u8;
@@ -43,6 +54,102 @@ internal static class MessageWriter
         rawId.CopyTo(dst[n..]);
         n += rawId.Length;
         return SealPlain(frame, n, data);
+    }
+
+    /// <summary>
+    /// A Cfm whose data is <paramref name="value"/> as the serialiser writes it with <paramref name="typeInfo"/>'s options
+    /// (its encoder, its depth limit), without indentation; the rest of the message as <see cref="Cfm(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> writes it.
+    /// </summary>
+    public static OutboundFrame Cfm<T>(ReadOnlySpan<byte> rawId, T value, JsonTypeInfo<T> typeInfo)
+    {
+        FramePayloadWriter payload = StartPlain(rawId.Length + 64);
+        payload.Write(CfmPrefix);
+        payload.Write(rawId);
+        payload.Write(DataMember);
+        return EndValue(payload, value, typeInfo);
+    }
+
+    /// <summary>
+    /// An Ind without seq whose data is <paramref name="value"/> as <see cref="Cfm{T}(ReadOnlySpan{byte}, T, JsonTypeInfo{T})"/>
+    /// writes it. <paramref name="topic"/> is a valid topic name (<see cref="Names"/>).
+    /// </summary>
+    public static OutboundFrame Ind<T>(string topic, T value, JsonTypeInfo<T> typeInfo)
+    {
+        if (topic.AsSpan().ContainsAnyExcept(PlainTextChars))
+        {
+            // Not a valid name, which callers have checked: the envelope writer escapes it, at the cost of the value's options.
+            return Ind(topic, (value, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.value, s.typeInfo));
+        }
+
+        FramePayloadWriter payload = StartPlain(topic.Length + 64);
+        Span<byte> prefix = payload.GetSpan(IndPrefix.Length + topic.Length + 1);
+        IndPrefix.CopyTo(prefix);
+        int n = IndPrefix.Length;
+        n += Ascii(topic, prefix[n..]);
+        prefix[n++] = (byte)'"';
+        payload.Advance(n);
+        payload.Write(DataMember);
+        return EndValue(payload, value, typeInfo);
+    }
+
+    private static FramePayloadWriter StartPlain(int capacity)
+    {
+        FramePayloadWriter payload = t_payload ??= new FramePayloadWriter();
+        payload.Start(OutboundFrame.Rent(capacity));
+        return payload;
+    }
+
+    /// <summary>Writes <paramref name="value"/> and the closing brace behind what <paramref name="payload"/> holds, and seals the frame.</summary>
+    private static OutboundFrame EndValue<T>(FramePayloadWriter payload, T value, JsonTypeInfo<T> typeInfo)
+    {
+        Utf8JsonWriter w = ValueWriter(payload, typeInfo.Options);
+        try
+        {
+            JsonSerializer.Serialize(w, value, typeInfo);
+            w.Flush();
+        }
+        catch
+        {
+            // As in WriteData: the half-written frame goes back to the pool, the writer is reset by its next use.
+            payload.Abandon();
+            throw;
+        }
+
+        payload.Write("}"u8);
+        return payload.Finish(WebSocketOpcode.Text);
+    }
+
+    /// <summary>This thread's writer for a value serialised with <paramref name="options"/>, over <paramref name="payload"/>.</summary>
+    private static Utf8JsonWriter ValueWriter(FramePayloadWriter payload, JsonSerializerOptions options)
+    {
+        if (options.Encoder is null && options.MaxDepth == 0)
+        {
+            Utf8JsonWriter? d = t_defaultValueJson;
+            if (d is null)
+            {
+                t_defaultValueJson = d = new Utf8JsonWriter(payload, JsonScratch.WriterOptions(options));
+            }
+            else
+            {
+                d.Reset(payload);
+            }
+
+            return d;
+        }
+
+        Utf8JsonWriter? w = t_valueJson;
+        if (w is null || !ReferenceEquals(options.Encoder, t_valueEncoder) || options.MaxDepth != t_valueMaxDepth)
+        {
+            t_valueJson = w = new Utf8JsonWriter(payload, JsonScratch.WriterOptions(options));
+            t_valueEncoder = options.Encoder;
+            t_valueMaxDepth = options.MaxDepth;
+        }
+        else
+        {
+            w.Reset(payload);
+        }
+
+        return w;
     }
 
     /// <summary>A Cfm whose data a callback writes with a JSON writer.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using ConnMsg.Hosting;
 using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
@@ -125,6 +126,38 @@ public sealed class HandlerTests
         // The id correlates answers, not the position on the wire: the later, quicker request is answered first.
         Assert.Equal("\"fast\"", (await client.ReceiveJsonAsync()).Raw("id"));
         Assert.Equal("\"slow\"", (await client.ReceiveJsonAsync()).Raw("id"));
+    }
+
+    [Fact]
+    public async Task ATypedAnswerAndATypedIndAreWrittenWithTheTypeInfosEncoderAndWithoutIndentation()
+    {
+        // An application that chose relaxed escaping gets the characters it chose, as the serialiser writes them with
+        // its options; options that also indent (shared with files or logs) do not spread a message over lines.
+        JsonTypeInfo<AddResult> typeInfo = new MessagingTestJsonContext(Relaxed(indented: true)).AddResult;
+        var value = new AddResult(3, "café <b> & 'x'");
+        await using TestServer server = await TestServer.StartAsync(configure: c => c.MapRequest("typed.relaxed", request =>
+        {
+            request.Connection.SendIndAsync("typed.note", value, typeInfo).AsTask().GetAwaiter().GetResult();
+            request.Confirm(value, typeInfo);
+            return default;
+        }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+
+        await client.SendAsync("""{"type":"req","id":1,"op":"typed.relaxed"}""");
+        string ind = await client.ReceiveAsync();
+        string cfm = await client.ReceiveAsync();
+
+        const string Data = """{"sum":3,"note":"café <b> & 'x'"}""";
+        Assert.Equal(Data, JsonSerializer.Serialize(value, new MessagingTestJsonContext(Relaxed(indented: false)).AddResult));
+        Assert.Equal($$"""{"type":"ind","topic":"typed.note","data":{{Data}}}""", ind);
+        Assert.Equal($$"""{"type":"cfm","id":1,"data":{{Data}}}""", cfm);
+
+        static JsonSerializerOptions Relaxed(bool indented) => new()
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            WriteIndented = indented,
+        };
     }
 
     [Theory]
