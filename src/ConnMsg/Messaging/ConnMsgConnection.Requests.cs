@@ -57,11 +57,15 @@ public sealed partial class ConnMsgConnection
         }
     }
 
-    /// <summary>Typed form of <see cref="RequestAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>, with source-generated JSON metadata.</summary>
+    /// <summary>
+    /// Typed form of <see cref="RequestAsync(string, ReadOnlyMemory{byte}, CancellationToken)"/>, with source-generated
+    /// JSON metadata; <paramref name="data"/> is written with <paramref name="requestInfo"/>'s options, but never indented.
+    /// </summary>
     public async Task<TResult?> RequestAsync<TRequest, TResult>(string op, TRequest data, JsonTypeInfo<TRequest> requestInfo,
         JsonTypeInfo<TResult> resultInfo, CancellationToken cancellationToken = default)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(data, requestInfo);
+        ArgumentNullException.ThrowIfNull(requestInfo);
+        byte[] json = JsonScratch.SerializeToArray(data, requestInfo);
         byte[] answer = await RequestAsync(op, json, cancellationToken).ConfigureAwait(false);
         return JsonSerializer.Deserialize(answer, resultInfo);
     }

@@ -22,6 +22,9 @@ public interface IIndPublisher
     /// </exception>
     ValueTask<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default);
 
-    /// <summary>Publishes <paramref name="data"/> serialised with a source-generated <paramref name="typeInfo"/>.</summary>
+    /// <summary>
+    /// Publishes <paramref name="data"/> serialised with a source-generated <paramref name="typeInfo"/> and its options
+    /// (encoder, naming, depth, ...), but never indented: a message is one line.
+    /// </summary>
     ValueTask<int> PublishAsync<T>(string topic, T data, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken = default);
 }

@@ -43,7 +43,7 @@ internal sealed class IndPublisher : IIndPublisher
         try
         {
             // The serialiser writes exactly one JSON value, so it needs no second check.
-            return Publish(topic, scratch is null ? JsonSerializer.SerializeToUtf8Bytes(data, typeInfo) : scratch.Serialize(data, typeInfo));
+            return Publish(topic, scratch is null ? JsonScratch.SerializeToArray(data, typeInfo) : scratch.Serialize(data, typeInfo));
         }
         finally
         {

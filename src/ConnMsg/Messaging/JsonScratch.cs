@@ -11,9 +11,10 @@ namespace ConnMsg.Messaging;
 /// <remarks>
 /// Not thread-safe by design: one per thread, taken with <see cref="TryTake"/> and handed back with <see cref="Return"/>.
 /// A serialiser that publishes from inside a converter finds it taken and serialises to a fresh array instead.
-/// The writer follows the type info's <see cref="JsonSerializerOptions"/> (encoder, indentation, depth) as
-/// <see cref="JsonSerializer.SerializeToUtf8Bytes{TValue}(TValue, JsonTypeInfo{TValue})"/> does; it is made again only
-/// when a thread publishes with other options than the last time.
+/// The writer follows the type info's <see cref="JsonSerializerOptions"/> as
+/// <see cref="JsonSerializer.SerializeToUtf8Bytes{TValue}(TValue, JsonTypeInfo{TValue})"/> does (encoder, depth), but
+/// never indents (see <see cref="WriterOptions"/>); it is made again only when a thread publishes with other options
+/// than the last time.
 /// </remarks>
 internal sealed class JsonScratch
 {
@@ -50,6 +51,34 @@ internal sealed class JsonScratch
         return _buffer.WrittenSpan;
     }
 
+    /// <summary>
+    /// <paramref name="value"/> serialised as <see cref="Serialize"/> writes it, into an array of its own: through this
+    /// thread's scratch when it is free, else through a writer made for the call.
+    /// </summary>
+    public static byte[] SerializeToArray<T>(T value, JsonTypeInfo<T> typeInfo)
+    {
+        JsonScratch? scratch = TryTake();
+        if (scratch is not null)
+        {
+            try
+            {
+                return scratch.Serialize(value, typeInfo).ToArray();
+            }
+            finally
+            {
+                scratch.Return();
+            }
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions(typeInfo.Options)))
+        {
+            JsonSerializer.Serialize(writer, value, typeInfo);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary>Empties the scratch for the next caller on this thread, also after a serialiser that threw.</summary>
     public void Return()
     {
@@ -68,7 +97,8 @@ internal sealed class JsonScratch
 
     /// <summary>
     /// What a writer of a value for the wire takes from the value's <see cref="JsonSerializerOptions"/>: its encoder and
-    /// its depth limit (the serialiser's own default, 64, when left at 0). Never indentation: a message is one line.
+    /// its depth limit (the serialiser's own default, 64, when left at 0). Never indentation: a message is one line,
+    /// and options that indent for files or logs would only add bytes that count against the peer's message size limit.
     /// </summary>
     public static JsonWriterOptions WriterOptions(JsonSerializerOptions options) => new()
     {
@@ -80,16 +110,7 @@ internal sealed class JsonScratch
     {
         if (_writer is null || !ReferenceEquals(options, _writerOptions))
         {
-            _writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions
-            {
-                Encoder = options.Encoder,
-                Indented = options.WriteIndented,
-                IndentCharacter = options.IndentCharacter,
-                IndentSize = options.IndentSize,
-                NewLine = options.NewLine,
-                // The serialiser's own default depth when the options leave it at 0.
-                MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
-            });
+            _writer = new Utf8JsonWriter(_buffer, WriterOptions(options));
             _writerOptions = options;
         }
 

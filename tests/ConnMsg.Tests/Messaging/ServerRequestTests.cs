@@ -162,4 +162,30 @@ public sealed class ServerRequestTests(DemoServerFixture fixture) : IClassFixtur
         JsonElement answer = await client.ReceiveJsonAsync();
         answer.AssertRej("invalid_argument", "9");
     }
+
+    [Fact]
+    public async Task ATypedServerRequestIsWrittenWithTheTypeInfosOwnOptionsButNotIndented()
+    {
+        // As a typed Cfm, Ind or publish: the serialiser's bytes for the type info's options, on one line.
+        var options = new JsonSerializerOptions
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            WriteIndented = true,
+        };
+        var context = new MessagingTestJsonContext(options);
+        await using TestServer server = await TestServer.StartAsync(configure: c => c.MapRequest("ask.typed", async request =>
+        {
+            AddResult? reply = await request.Connection.RequestAsync("client.check", new AddResult(3, "café <b>"), context.AddResult, context.AddResult);
+            request.Confirm(reply, context.AddResult);
+        }));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        await client.SendAsync("""{"type":"req","id":1,"op":"ask.typed"}""");
+
+        string req = await client.ReceiveAsync();
+        string id = Json.Parse(req).Raw("id");
+        Assert.Equal($$$"""{"type":"req","id":{{{id}}},"op":"client.check","data":{"sum":3,"note":"café <b>"}}""", req);
+        await client.SendAsync($$$"""{"type":"cfm","id":{{{id}}},"data":{"sum":4,"note":"ok"}}""");
+        Assert.Equal("""{"type":"cfm","id":1,"data":{"sum":4,"note":"ok"}}""", await client.ReceiveAsync());
+    }
 }
