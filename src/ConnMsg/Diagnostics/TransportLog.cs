@@ -26,6 +26,9 @@ internal static partial class TransportLog
     [LoggerMessage(1009, LogLevel.Warning, "The handshake hook did not decide within the handshake timeout for a client at {RemoteEndPoint}; the handshake was refused with 503")]
     public static partial void HandshakeHookTimedOut(ILogger logger, string? remoteEndPoint);
 
+    [LoggerMessage(1010, LogLevel.Error, "The handshake hook failed for a client at {RemoteEndPoint} after it had run past its deadline or the client had left; that handshake was already refused with 503 or abandoned")]
+    public static partial void HandshakeHookFailedLate(ILogger logger, string? remoteEndPoint, Exception exception);
+
     [LoggerMessage(1008, LogLevel.Debug, "Client at {RemoteEndPoint} left before its request was answered")]
     public static partial void HandshakeAbandoned(ILogger logger, string? remoteEndPoint);
 

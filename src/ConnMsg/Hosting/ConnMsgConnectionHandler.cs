@@ -195,7 +195,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
     /// <summary>
     /// Asks the application's handshake hook, within what is left of the handshake timeout: its token fires at that
     /// deadline or when the client leaves, and the answer is not awaited past either, whether the hook heeds its token or
-    /// not. Null when the client left.
+    /// not. Null when the client left. A hook still running then that fails later is logged when it does.
     /// </summary>
     private async ValueTask<HandshakeVerdict?> AskHookAsync(Func<HttpRequestHead, CancellationToken, ValueTask<HandshakeVerdict>> hook,
         HttpRequestHead head, ConnectionContext connection, TimeSpan left)
@@ -203,9 +203,10 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         CancellationToken closed = connection.ConnectionClosed;
         using var decide = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         using CancellationTokenRegistration leaving = closed.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), decide);
+        ValueTask<HandshakeVerdict> decision = default;
         try
         {
-            ValueTask<HandshakeVerdict> decision = ApplicationTask.Guard(hook(head, decide.Token));
+            decision = ApplicationTask.Guard(hook(head, decide.Token));
             HandshakeVerdict verdict = decision.IsCompleted
                 ? decision.Result
                 : await decision.AsTask().WaitAsync(decide.Token).ConfigureAwait(false);
@@ -213,7 +214,12 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         }
         catch (Exception) when (decide.IsCancellationRequested)
         {
-            // Out of time, or the client left: what the hook makes of it, now or later, no longer matters.
+            // Out of time, or the client left: what the hook decides no longer matters, but a failure still does.
+            if (!decision.IsCompleted)
+            {
+                LogLateFailure(decision.AsTask(), connection.RemoteEndPoint?.ToString());
+            }
+
             if (closed.IsCancellationRequested)
             {
                 return null;
@@ -230,6 +236,19 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             return HandshakeVerdict.Failed;
         }
     }
+
+    /// <summary>
+    /// Logs the failure of a hook that is still running after its handshake was answered or abandoned, once it fails.
+    /// Reading the exception observes it, so that it never reaches <see cref="TaskScheduler.UnobservedTaskException"/>.
+    /// </summary>
+    private void LogLateFailure(Task<HandshakeVerdict> decision, string? remoteEndPoint) =>
+        _ = decision.ContinueWith(static (task, state) =>
+        {
+            (ILogger logger, string? remote) = ((ILogger, string?))state!;
+            AggregateException failure = task.Exception!;
+            TransportLog.HandshakeHookFailedLate(logger, remote, failure.InnerExceptions.Count == 1 ? failure.InnerExceptions[0] : failure);
+        }, (_logger, remoteEndPoint), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
 
     /// <summary>
     /// Reads the request head: the head; or a parse error; or neither, when the deadline canceled the read

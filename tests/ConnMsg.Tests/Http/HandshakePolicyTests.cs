@@ -4,6 +4,8 @@ using System.Text;
 using ConnMsg.Http;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Tests.Http;
 
@@ -81,6 +83,60 @@ public class HandshakePolicyTests
         Assert.InRange(clock.ElapsedMilliseconds, 400, 4000);
         (_, string metrics) = await HttpGet.GetAsync(server.HttpBase, "metrics");
         Assert.Contains("connmsg_handshakes_refused_total{reason=\"hook_timeout\"} 1\n", metrics);
+    }
+
+    [Fact]
+    public async Task HandshakeHookThatFailsAfterItsDeadlineIsLoggedAndItsFailureNeverGoesUnobserved()
+    {
+        const int LateHookFailureEvent = 1010;
+        var recorder = new ScopedLogRecorder();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var unobserved = new List<Exception>();
+        EventHandler<UnobservedTaskExceptionEventArgs> watch = (_, e) =>
+        {
+            if (e.Exception.InnerExceptions.Any(x => x.Message == "the policy store failed late"))
+            {
+                lock (unobserved)
+                {
+                    unobserved.Add(e.Exception);
+                }
+            }
+        };
+        TaskScheduler.UnobservedTaskException += watch;
+        try
+        {
+            await using TestServer server = await TestServer.StartAsync(o => o.HandshakeTimeout = TimeSpan.FromMilliseconds(300), b =>
+            {
+                b.Services.AddSingleton<ILoggerProvider>(recorder);
+                b.OnHandshake(async (_, _) =>
+                {
+                    // Ignores its token: still deciding when the client has been told 503, then fails.
+                    await release.Task;
+                    throw new InvalidOperationException("the policy store failed late");
+                });
+            });
+
+            RawHttpResponse r = await RawHttp.SendAsync(server.Port, RawHttp.UpgradeRequest(server.Port));
+            Assert.Equal(503, r.Status);
+            release.SetResult();
+
+            ScopedLogRecorder.Entry entry = await recorder.FirstAsync(LateHookFailureEvent).Within("the late failure of the hook to be logged", TimeSpan.FromSeconds(5));
+            Assert.Equal("the policy store failed late", entry.Exception?.Message);
+            Assert.Contains("127.0.0.1", entry.Message);
+
+            // Had nothing observed it, the faulted hook task would reach UnobservedTaskException once collected.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            lock (unobserved)
+            {
+                Assert.Empty(unobserved);
+            }
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= watch;
+        }
     }
 
     [Fact]

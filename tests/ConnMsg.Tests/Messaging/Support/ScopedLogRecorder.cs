@@ -12,7 +12,7 @@ internal sealed class ScopedLogRecorder : ILoggerProvider, ISupportExternalScope
     private readonly ConcurrentQueue<Entry> _entries = new();
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
 
-    public sealed record Entry(int EventId, string Message, IReadOnlyDictionary<string, object?> ScopeValues);
+    public sealed record Entry(int EventId, string Message, IReadOnlyDictionary<string, object?> ScopeValues, Exception? Exception = null);
 
     private readonly ConcurrentDictionary<int, TaskCompletionSource<Entry>> _firsts = new();
 
@@ -51,7 +51,7 @@ internal sealed class ScopedLogRecorder : ILoggerProvider, ISupportExternalScope
                     }
                 }
             }, values);
-            var entry = new Entry(eventId.Id, formatter(state, exception), values);
+            var entry = new Entry(eventId.Id, formatter(state, exception), values, exception);
             owner._entries.Enqueue(entry);
             owner.First(eventId.Id).TrySetResult(entry);
         }
