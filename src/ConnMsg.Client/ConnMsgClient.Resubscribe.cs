@@ -26,7 +26,7 @@ public sealed partial class ConnMsgClient
                 return;
             }
 
-            if (!await TryResubscribeAsync(connection, state, cancellationToken).ConfigureAwait(false))
+            if (!await TryResubscribeAsync(connection, state, _options.ResubscribeMaxRetries > 0, cancellationToken).ConfigureAwait(false))
             {
                 // Not before the connection is published: the server may stay overloaded for long, and the requests
                 // waiting for the connection need not wait for this topic.
@@ -41,10 +41,11 @@ public sealed partial class ConnMsgClient
 
     /// <summary>
     /// Sends one re-subscription of a topic on a connection; the caller holds the topic's gate. False when the server
-    /// refused it <c>overloaded</c> and it is to be sent again on the same connection; true when it is done with:
-    /// live, refused for good (reported through <see cref="RecoveryFailed"/>), or refused <c>shutting_down</c>.
+    /// refused it <c>overloaded</c> and it is to be sent again on the same connection (only while
+    /// <paramref name="mayRetry"/>); true when it is done with: live, refused for good (reported through
+    /// <see cref="RecoveryFailed"/>; so is <c>overloaded</c> once no retry is left), or refused <c>shutting_down</c>.
     /// </summary>
-    private async Task<bool> TryResubscribeAsync(Connection connection, TopicState state, CancellationToken cancellationToken)
+    private async Task<bool> TryResubscribeAsync(Connection connection, TopicState state, bool mayRetry, CancellationToken cancellationToken)
     {
         long? since = state.HasHistory ? state.LastSeq : null;
         SubscribeResult result;
@@ -52,7 +53,7 @@ public sealed partial class ConnMsgClient
         {
             result = await SubscribeOnAsync(connection, state, since, cancellationToken, out _).ConfigureAwait(false);
         }
-        catch (ConnMsgRejectedException e) when (e.Code == "overloaded")
+        catch (ConnMsgRejectedException e) when (e.Code == "overloaded" && mayRetry)
         {
             // "Retry later" (PROTOCOL §4): the connection is healthy and may never drop, so waiting for the next one
             // could take forever.
@@ -69,7 +70,14 @@ public sealed partial class ConnMsgClient
         }
         catch (ConnMsgRejectedException e)
         {
+            // For overloaded, the last retry: a server overloaded for that long may stay so, and the application must
+            // learn that its subscription is gone rather than wait for Inds that never come.
             state.SubscribedOn = null;
+            if (e.Code == "overloaded")
+            {
+                ConnMsgClientLog.ResubscribeGaveUp(_logger, state.Topic, _options.ResubscribeMaxRetries);
+            }
+
             RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
             return true;
         }
@@ -86,8 +94,10 @@ public sealed partial class ConnMsgClient
 
     /// <summary>
     /// Sends a re-subscription refused <c>overloaded</c> again on the same connection, after the reconnect backoff
-    /// growing per refusal, until it is done with (see <see cref="TryResubscribeAsync"/>), the topic has no subscriber
-    /// left or was subscribed meanwhile, the connection is lost (the next one re-subscribes it) or the client is disposed.
+    /// growing per refusal, at most <see cref="ConnMsgClientOptions.ResubscribeMaxRetries"/> times, until it is done
+    /// with (see <see cref="TryResubscribeAsync"/>; after the last retry a refusal is reported through
+    /// <see cref="RecoveryFailed"/>), the topic has no subscriber left or was subscribed meanwhile, the connection is
+    /// lost (the next one re-subscribes it) or the client is disposed.
     /// </summary>
     private async Task ResubscribeAgainAsync(Connection connection, TopicState state)
     {
@@ -113,7 +123,7 @@ public sealed partial class ConnMsgClient
                     return;
                 }
 
-                if (await TryResubscribeAsync(connection, state, stop.Token).ConfigureAwait(false))
+                if (await TryResubscribeAsync(connection, state, retry < _options.ResubscribeMaxRetries, stop.Token).ConfigureAwait(false))
                 {
                     return;
                 }

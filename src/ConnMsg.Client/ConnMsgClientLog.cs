@@ -64,4 +64,7 @@ internal static partial class ConnMsgClientLog
 
     [LoggerMessage(20, LogLevel.Information, "Re-subscription of {Topic} was refused shutting_down; the next connection subscribes it again.")]
     public static partial void ResubscribeLeftToNextConnection(ILogger logger, string topic);
+
+    [LoggerMessage(21, LogLevel.Warning, "Re-subscription of {Topic} was still refused overloaded after {Retries} retries; giving up on the topic.")]
+    public static partial void ResubscribeGaveUp(ILogger logger, string topic, int retries);
 }

@@ -107,6 +107,25 @@ public sealed record ConnMsgClientOptions
     /// </summary>
     public int? ReconnectMaxAttempts { get; init; }
 
+    /// <summary>
+    /// How many times a re-subscription that the server refused <c>overloaded</c> after a reconnect is sent again on
+    /// the same connection before the client gives up on the topic and raises <see cref="ConnMsgClient.RecoveryFailed"/>
+    /// with that refusal. Default 10: with the default backoff (the reconnect backoff, growing per refusal) that is
+    /// about a minute of overload. Zero gives up at the first refusal.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to less than zero.</exception>
+    public int ResubscribeMaxRetries
+    {
+        get => _resubscribeMaxRetries;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _resubscribeMaxRetries = value;
+        }
+    }
+
+    private readonly int _resubscribeMaxRetries = 10;
+
     /// <summary>Options of the reflection-based overloads (those without a <c>JsonTypeInfo</c>). Default <see cref="JsonSerializerOptions.Web"/>.</summary>
     public JsonSerializerOptions? JsonSerializerOptions { get; init; }
 

@@ -4,7 +4,8 @@ namespace ConnMsg.Client;
 /// A subscription could not be recovered without loss after a reconnect: the server's history
 /// no longer reached back to the last Ind the application saw (PROTOCOL §5.3, <c>"recovered":false</c>),
 /// or the server refused the re-subscription for good (any code but <c>overloaded</c> and <c>shutting_down</c>, which
-/// are retried) or did not answer it. The application must resynchronise by its own means.
+/// are retried; <c>overloaded</c> only up to <see cref="ConnMsgClientOptions.ResubscribeMaxRetries"/> times) or did not
+/// answer it. The application must resynchronise by its own means.
 /// </summary>
 public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
 {

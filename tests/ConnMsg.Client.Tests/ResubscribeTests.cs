@@ -136,6 +136,79 @@ public sealed class ResubscribeTests
     }
 
     [Fact]
+    public async Task ResubscriptionRefusedOverloadedEveryTimeIsGivenUpAfterResubscribeMaxRetriesWithRecoveryFailed()
+    {
+        const int retries = 3;
+        var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var beyondBound = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var beforeMarker = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            if (index == 0)
+            {
+                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+                await drop.Task;
+                socket.Abort();
+                return;
+            }
+
+            // A server that stays overloaded: every $subscribe is refused, everything else is answered.
+            int subscribes = 0;
+            try
+            {
+                while (true)
+                {
+                    var message = await ReceiveJsonAsync(socket);
+                    string op = message.GetProperty("op").GetString()!;
+                    if (op == "$subscribe")
+                    {
+                        if (++subscribes > 1 + retries)
+                        {
+                            beyondBound.TrySetResult();
+                        }
+
+                        await ScriptedServer.SendAsync(socket, Rej(message, "overloaded"));
+                        continue;
+                    }
+
+                    if (op == "probe.marker")
+                    {
+                        beforeMarker.TrySetResult(subscribes);
+                    }
+
+                    await ScriptedServer.SendAsync(socket, Cfm(message));
+                }
+            }
+            catch (WebSocketException)
+            {
+                // The client closed.
+            }
+        });
+        var logger = new TestLogger();
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger) with { ResubscribeMaxRetries = retries });
+        var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
+        await using var subscription = await client.SubscribeAsync("news").Within();
+
+        drop.SetResult();
+
+        var first = await Task.WhenAny(failed.Task, beyondBound.Task).Within();
+        if (first == beyondBound.Task)
+        {
+            Assert.Fail($"$subscribe number {retries + 2} went out: a re-subscription refused overloaded is retried beyond ResubscribeMaxRetries ({retries}), and the application is never told");
+        }
+
+        var e = await failed.Task;
+        Assert.Equal("news", e.Topic);
+        Assert.Null(e.CurrentSeq);
+        Assert.Equal("overloaded", Assert.IsType<ConnMsgRejectedException>(e.Error).Code);
+        await client.RequestAsync("probe.marker", default).Within();
+        Assert.Equal(1 + retries, await beforeMarker.Task.Within()); // the first re-subscription and its retries, no more
+        Assert.Equal(retries, logger.Events.Count(ev => ev.EventId == 19)); // ResubscribeRetryScheduled, each after a backoff
+    }
+
+    [Fact]
     public async Task ResubscriptionRefusedShuttingDownWaitsForTheNextConnection()
     {
         var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
