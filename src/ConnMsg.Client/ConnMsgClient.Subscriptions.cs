@@ -8,11 +8,14 @@ public sealed partial class ConnMsgClient
     /// <summary>
     /// Subscribes to a topic; enumerate the returned subscription to read its Inds, dispose it to unsubscribe.
     /// Returns once the server confirmed the subscription is live. Cancelled or timed out after the <c>$subscribe</c>
-    /// went out, it is taken back with <c>$unsubscribe</c> once the server's late <c>cfm</c> arrives.
+    /// went out, it is taken back with <c>$unsubscribe</c> once the server's late <c>cfm</c> arrives. Failed because
+    /// the server's <c>cfm</c> could not be read (the server made it live all the same), it is taken back with
+    /// <c>$unsubscribe</c> (best effort) before this throws.
     /// </summary>
     /// <param name="topic">The topic, e.g. <c>prices.EURUSD</c>.</param>
     /// <param name="cancellationToken">Cancels subscribing.</param>
     /// <exception cref="ConnMsgRejectedException">The server refused (e.g. <c>forbidden</c>).</exception>
+    /// <exception cref="ConnMsgException">The server's answer was malformed.</exception>
     public Task<ConnMsgSubscription> SubscribeAsync(string topic, CancellationToken cancellationToken = default)
         => SubscribeCoreAsync(topic, null, cancellationToken);
 
@@ -106,6 +109,14 @@ public sealed partial class ConnMsgClient
                     {
                         // Cancelled or timed out after it was sent: the server may still make it live.
                         _ = UndoAbandonedSubscribeAsync(connection, state, request.Settled);
+                        throw;
+                    }
+                    catch (ConnMsgException) when (request is not null && request.Settled.IsCompletedSuccessfully && request.Settled.Result)
+                    {
+                        // A cfm came (its outcome is settled before the request fails) but could not be read: the
+                        // server made the subscription live while the caller is told it failed. Taken back before the
+                        // caller hears of it, and under the gate, so a later subscribe of the topic goes out after it.
+                        await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
                         throw;
                     }
                     catch (ConnMsgConnectionLostException)

@@ -123,6 +123,48 @@ public sealed class ScriptedPeerTests
     }
 
     [Fact]
+    public async Task SubscribeFailedOnAMalformedCfmIsTakenBackWithUnsubscribe()
+    {
+        var beforeMarker = new TaskCompletionSource<List<string>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async socket =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            using var subscribe = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+
+            // The server made the subscription live, but its cfm breaks PROTOCOL §3.
+            await ScriptedServer.SendAsync(socket, $$$"""{"type":"cfm","id":{{{subscribe.RootElement.GetProperty("id").GetRawText()}}},"data":[1,}""");
+            var seen = new List<string>();
+            while (true)
+            {
+                using var request = JsonDocument.Parse(await ScriptedServer.ReceiveAsync(socket));
+                string op = request.RootElement.GetProperty("op").GetString()!;
+                await ScriptedServer.SendAsync(socket, $$$"""{"type":"cfm","id":{{{request.RootElement.GetProperty("id").GetRawText()}}}}""");
+                if (op == "probe.marker")
+                {
+                    break;
+                }
+
+                seen.Add($"{op} {request.RootElement.GetProperty("data").GetProperty("topic").GetString()}");
+            }
+
+            beforeMarker.SetResult(seen);
+            await ScriptedServer.SendAsync(socket, """{"type":"ind","topic":"prices.x","data":{"n":1}}""");
+            await done.Task;
+        });
+        var logger = new TestLogger();
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger));
+
+        var e = await Assert.ThrowsAsync<ConnMsgException>(() => client.SubscribeAsync("prices.x")).Within();
+        await client.RequestAsync("probe.marker", default).Within();
+
+        Assert.Contains("not valid JSON", e.Message);
+        Assert.Equal(["$unsubscribe prices.x"], await beforeMarker.Task.Within());
+        await logger.WaitForAsync(15, m => m.Contains("prices.x")).Within(); // IndWithoutSubscriber: the topic's state is gone
+        done.SetResult();
+    }
+
+    [Fact]
     public async Task SessionWithoutMaxInFlightLeavesTheConfiguredMaxInFlight()
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
