@@ -28,6 +28,15 @@ public sealed class RequestTests
     }
 
     [Fact]
+    public async Task SessionKeepAliveOfASubSecondServerIntervalIsNotTruncatedToWholeSeconds()
+    {
+        await using var gateway = await TestGateway.StartAsync("--ConnMsg:KeepAliveInterval=00:00:01.500");
+        await using var client = await ConnectAsync(gateway);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), client.Session!.KeepAlive);
+    }
+
+    [Fact]
     public async Task EchoWithSourceGeneratedTypeInfosRoundTrips()
     {
         await using var gateway = await TestGateway.StartAsync();

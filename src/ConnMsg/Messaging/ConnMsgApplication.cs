@@ -77,7 +77,9 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
         {
             w.WriteStartObject();
             w.WriteString("id"u8, c.Id);
-            w.WriteNumber("keepAlive"u8, (long)c.App.Options.KeepAliveInterval.TotalSeconds);
+            // Seconds as a JSON number, with the fraction where the interval has one: cast to long, 1.5 s read as 1 and
+            // 500 ms as 0. A whole number of seconds is written without one ("15").
+            w.WriteNumber("keepAlive"u8, c.App.Options.KeepAliveInterval.TotalSeconds);
             w.WriteNumber("maxMessage"u8, c.App.Options.MaxMessageSize);
             w.WriteNumber("maxInFlight"u8, c.App.Options.MaxInFlight);
             w.WriteEndObject();

@@ -77,6 +77,15 @@ public sealed class ReservedOpTests(DemoServerFixture fixture) : IClassFixture<D
     }
 
     [Fact]
+    public async Task SessionKeepAliveKeepsTheFractionOfASecond()
+    {
+        await using TestServer server = await TestServer.StartAsync(o => o.KeepAliveInterval = TimeSpan.FromMilliseconds(1500));
+        await using WsClient client = await WsClient.ConnectAsync(server.WebSocketUri);
+        JsonElement data = client.Session.GetProperty("data");
+        Assert.Equal(1.5, data.GetProperty("keepAlive").GetDouble());
+    }
+
+    [Fact]
     public async Task SessionIdIsTheConnectionIdAndUniquePerConnection()
     {
         await using WsClient a = await WsClient.ConnectAsync(Uri);
