@@ -23,6 +23,14 @@ public sealed class PublisherBackpressureTests
     /// <summary>More than an 8 KiB Ind's frame header and envelope add to its data.</summary>
     private const int MaxIndOverhead = 256;
 
+    /// <summary>
+    /// The keep-alive of the servers with a stalled subscriber: longer than any run. That subscriber reads nothing, so
+    /// it never answers a ping, and the server closes it (1001) once nothing came from it for 2 × KeepAliveInterval,
+    /// 30 s after its <c>$subscribe</c> by default (PROTOCOL §2); a CPU-starved run can publish for longer than that,
+    /// and its publishes then reach no subscriber.
+    /// </summary>
+    private static readonly TimeSpan KeepAliveBeyondAnyRun = TimeSpan.FromHours(1);
+
     [Fact]
     public async Task APublishToSubscribersThatKeepUpCompletesSynchronously()
     {
@@ -71,6 +79,7 @@ public sealed class PublisherBackpressureTests
             o.MaxOutboundBytes = MaxOutboundBytes;
             o.PublisherYieldBytes = 64 * 1024;
             o.CloseTimeout = TimeSpan.FromSeconds(15);
+            o.KeepAliveInterval = KeepAliveBeyondAnyRun;
         });
         using RawWsClient stalled = await SubscribeStalledAsync(server);
         WebSocketConnection subscriber = Assert.Single(server.Server.Connections).Transport;
@@ -108,7 +117,10 @@ public sealed class PublisherBackpressureTests
         Assert.True(reported > 0);
     }
 
-    /// <summary>A subscriber to <c>stalled</c> that reads nothing after its subscribe, with a small receive buffer so the sockets fill soon.</summary>
+    /// <summary>
+    /// A subscriber to <c>stalled</c> that reads nothing after its subscribe, with a small receive buffer so the sockets
+    /// fill soon. Its server must keep it alive (<see cref="KeepAliveBeyondAnyRun"/>).
+    /// </summary>
     private static async Task<RawWsClient> SubscribeStalledAsync(TestServer server)
     {
         RawWsClient stalled = await RawWsClient.ConnectAsync(server.WebSocketUri, receiveBufferSize: 4096);
@@ -141,6 +153,7 @@ public sealed class PublisherBackpressureTests
             o.MaxOutboundBytes = MaxOutboundBytes;
             o.PublisherYieldBytes = yieldBytes;
             o.CloseTimeout = TimeSpan.FromSeconds(15);
+            o.KeepAliveInterval = KeepAliveBeyondAnyRun;
         });
         using RawWsClient stalled = await SubscribeStalledAsync(server);
         WebSocketConnection subscriber = Assert.Single(server.Server.Connections).Transport;
