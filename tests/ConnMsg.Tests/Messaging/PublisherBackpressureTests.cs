@@ -161,19 +161,25 @@ public sealed class PublisherBackpressureTests
         IIndPublisher publisher = HistoryTests.Publisher(server);
 
         // Once the sockets are full the stalled subscriber's drain waits in a flush, and what is published queues behind it.
+        // A publish that yields completes once its continuation has run: held until the test has looked, or a free thread
+        // (of the pool, or of xunit's context) could run it first, and a starved test would never see a publish pending.
+        var held = new HeldPosts();
         int firstYield = -1;
         for (int n = 0; n < 10_000; n++)
         {
             long queuedBefore = subscriber.QueuedBytes;
             long yieldsBefore = metrics.PublisherYields;
-            ValueTask<int> publish = typed
+            ValueTask<int> publish = held.Call(() => typed
                 ? publisher.PublishAsync("stalled", new AddResult(n, Pad), MessagingTestJsonContext.Default.AddResult)
-                : publisher.PublishAsync("stalled", Encoding.UTF8.GetBytes($$"""{"n":{{n}},"pad":"{{Pad}}"}"""));
-            // Read before awaiting: a yielded publish lets the drains run. Only this publisher adds to the queue, and the
-            // drain only takes from it, so the queue the publish was checked against lies between these two readings.
+                : publisher.PublishAsync("stalled", Encoding.UTF8.GetBytes($$"""{"n":{{n}},"pad":"{{Pad}}"}""")));
+            // Read before the held continuation runs (a yielded publish lets the drains run). Only this publisher adds to
+            // the queue, and the drain only takes from it, so the queue the publish was checked against lies between these
+            // two readings.
             bool pending = !publish.IsCompleted;
             long queuedAfter = subscriber.QueuedBytes;
-            Assert.True(await publish == 1, $"publish {n} no longer reached the stalled subscriber: it was cut before any publish yielded");
+            Assert.Equal(pending, held.HasPosted); // a publish waits for nothing but its yield
+            held.RunPosted();
+            Assert.True(await publish == 1, $"publish {n} no longer reached the stalled subscriber: it was cut (first yield: publish {firstYield})");
             bool yielded = metrics.PublisherYields > yieldsBefore;
 
             if (firstYield < 0)
