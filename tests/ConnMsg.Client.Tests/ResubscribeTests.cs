@@ -26,9 +26,7 @@ public sealed class ResubscribeTests
             if (index == 0)
             {
                 await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
-                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
-                await drop.Task;
-                socket.Abort();
+                await ConfirmThenDropAsync(socket, drop.Task);
                 return;
             }
 
@@ -102,9 +100,7 @@ public sealed class ResubscribeTests
             await ScriptedServer.SendAsync(socket, Session);
             if (index == 0)
             {
-                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
-                await drop.Task;
-                socket.Abort();
+                await ConfirmThenDropAsync(socket, drop.Task);
                 return;
             }
 
@@ -147,9 +143,7 @@ public sealed class ResubscribeTests
             await ScriptedServer.SendAsync(socket, Session);
             if (index == 0)
             {
-                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
-                await drop.Task;
-                socket.Abort();
+                await ConfirmThenDropAsync(socket, drop.Task);
                 return;
             }
 
@@ -218,9 +212,7 @@ public sealed class ResubscribeTests
             switch (index)
             {
                 case 0:
-                    await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
-                    await drop.Task;
-                    socket.Abort();
+                    await ConfirmThenDropAsync(socket, drop.Task);
                     return;
                 case 1:
                     // A draining server (PROTOCOL §6) refuses new requests, then closes with 1001.
@@ -259,9 +251,7 @@ public sealed class ResubscribeTests
             await ScriptedServer.SendAsync(socket, Session);
             if (index == 0)
             {
-                await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
-                await drop.Task;
-                socket.Abort();
+                await ConfirmThenDropAsync(socket, drop.Task);
                 return;
             }
 
@@ -301,5 +291,13 @@ public sealed class ResubscribeTests
         {
             // The client closed (ScriptedServer.ReceiveAsync reports its close frame this way) or went away.
         }
+    }
+
+    /// <summary>The first connection's script: confirms the one request it gets (the subscription), then drops when told.</summary>
+    private static async Task ConfirmThenDropAsync(WebSocket socket, Task drop)
+    {
+        await ScriptedServer.SendAsync(socket, Cfm(await ReceiveJsonAsync(socket)));
+        await drop;
+        socket.Abort();
     }
 }
