@@ -61,20 +61,11 @@ public sealed class HttpRequestHead
         return count;
     }
 
-    /// <summary>Whether the request declares a body: any Transfer-Encoding, or a Content-Length (any one of them) other than exactly 0.</summary>
-    internal bool DeclaresBody()
-    {
-        foreach (KeyValuePair<string, string> h in _headers)
-        {
-            if (string.Equals(h.Key, "Transfer-Encoding", StringComparison.OrdinalIgnoreCase)
-                || (string.Equals(h.Key, "Content-Length", StringComparison.OrdinalIgnoreCase) && h.Value != "0"))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>
+    /// Whether the request declares a body, or framing that cannot be read as none: any Transfer-Encoding, more than one
+    /// Content-Length, or one that is not a plain number above zero (see <see cref="TryGetContentLength"/>).
+    /// </summary>
+    internal bool DeclaresBody() => !TryGetContentLength(out long length) || length > 0;
 
     /// <summary>
     /// The length of the body the request declares with a single Content-Length of 1 to 18 digits; 0 when it declares
