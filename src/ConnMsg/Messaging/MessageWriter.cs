@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using ConnMsg.WebSockets;
@@ -24,8 +23,6 @@ internal static class MessageWriter
     [ThreadStatic] private static Utf8JsonWriter? t_json;
     [ThreadStatic] private static Utf8JsonWriter? t_defaultValueJson;
     [ThreadStatic] private static Utf8JsonWriter? t_valueJson;
-    [ThreadStatic] private static JavaScriptEncoder? t_valueEncoder;
-    [ThreadStatic] private static int t_valueMaxDepth;
 
     private static ReadOnlySpan<byte> CfmPrefix => "{\"type\":\"cfm\",\"id\":"u8;
     private static ReadOnlySpan<byte> DataMember => ",\"data\":"u8;
@@ -122,31 +119,25 @@ internal static class MessageWriter
     /// <summary>This thread's writer for a value serialised with <paramref name="options"/>, over <paramref name="payload"/>.</summary>
     private static Utf8JsonWriter ValueWriter(FramePayloadWriter payload, JsonSerializerOptions options)
     {
-        if (options.Encoder is null && options.MaxDepth == 0)
+        // Options left at their defaults keep a writer of their own, so that a thread alternating between them and one
+        // other set makes no writer per value.
+        bool defaults = options.Encoder is null && options.MaxDepth == 0;
+        Utf8JsonWriter? w = defaults ? t_defaultValueJson : t_valueJson;
+        JsonWriterOptions wanted = JsonScratch.WriterOptions(options);
+        if (w is not null && ReferenceEquals(w.Options.Encoder, wanted.Encoder) && w.Options.MaxDepth == wanted.MaxDepth)
         {
-            Utf8JsonWriter? d = t_defaultValueJson;
-            if (d is null)
-            {
-                t_defaultValueJson = d = new Utf8JsonWriter(payload, JsonScratch.WriterOptions(options));
-            }
-            else
-            {
-                d.Reset(payload);
-            }
-
-            return d;
+            w.Reset(payload);
+            return w;
         }
 
-        Utf8JsonWriter? w = t_valueJson;
-        if (w is null || !ReferenceEquals(options.Encoder, t_valueEncoder) || options.MaxDepth != t_valueMaxDepth)
+        w = new Utf8JsonWriter(payload, wanted);
+        if (defaults)
         {
-            t_valueJson = w = new Utf8JsonWriter(payload, JsonScratch.WriterOptions(options));
-            t_valueEncoder = options.Encoder;
-            t_valueMaxDepth = options.MaxDepth;
+            t_defaultValueJson = w;
         }
         else
         {
-            w.Reset(payload);
+            t_valueJson = w;
         }
 
         return w;
