@@ -35,7 +35,6 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
     private readonly ConnMsgOptions _options;
     private readonly ConnMsgEndpointSettings _settings;
     private readonly ConnMsgApplication _application;
-    private readonly ConnectionRegistry _registry;
     private readonly TransportMetrics _transportMetrics;
     private readonly MessagingMetrics _messagingMetrics;
     private readonly ILogger _logger;
@@ -44,43 +43,26 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
     private readonly SlotPool<ReadDeadline> _deadlines = new(256, static () => new ReadDeadline());
 
     internal ConnMsgConnectionHandler(IOptions<ConnMsgOptions> options, ConnMsgEndpointSettings settings, ConnMsgApplication application,
-        ConnectionRegistry registry, TransportMetrics transportMetrics, MessagingMetrics messagingMetrics, ILogger<ConnMsgConnectionHandler> logger)
+        ConnectionTicker ticker, TransportMetrics transportMetrics, MessagingMetrics messagingMetrics, ILogger<ConnMsgConnectionHandler> logger)
     {
+        // Asked for, not kept: the ticker, a singleton, starts when first made and drives the keep-alive and timeouts
+        // of every connection this handler opens.
+        ArgumentNullException.ThrowIfNull(ticker);
         _options = options.Value;
         _settings = settings;
         _application = application;
-        _registry = registry;
         _transportMetrics = transportMetrics;
         _messagingMetrics = messagingMetrics;
         _logger = logger;
     }
 
     /// <inheritdoc />
-    public override async Task OnConnectedAsync(ConnectionContext connection)
-    {
-        // The handshake lives in its own method so that its many locals die with it: this frame stays suspended for the
-        // connection's whole life, and every byte it holds is paid by every held connection.
-        WebSocketConnection? ws = await HandshakeAsync(connection).ConfigureAwait(false);
-        if (ws is null)
-        {
-            return;
-        }
-
-        _registry.Add(ws);
-        _transportMetrics.ConnectionOpened();
-        try
-        {
-            await ws.RunAsync(_application).ConfigureAwait(false);
-        }
-        finally
-        {
-            _registry.Remove(ws);
-            _transportMetrics.ConnectionClosed();
-        }
-    }
+    // The handshake lives in its own method so that its many locals die with it; the connection's one long-lived frame
+    // is WebSocketConnection.RunAsync's, which awaits it.
+    public override Task OnConnectedAsync(ConnectionContext connection) => WebSocketConnection.RunAsync(HandshakeAsync(connection), _application);
 
     /// <summary>Reads and answers the HTTP head; returns the upgraded connection (101 written, unflushed), or null when refused or gone.</summary>
-    private async ValueTask<WebSocketConnection?> HandshakeAsync(ConnectionContext connection)
+    private async Task<WebSocketConnection?> HandshakeAsync(ConnectionContext connection)
     {
         PipeReader input = connection.Transport.Input;
         PipeWriter output = connection.Transport.Output;

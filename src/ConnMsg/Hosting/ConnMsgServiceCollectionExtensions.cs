@@ -51,10 +51,10 @@ public static class ConnMsgServiceCollectionExtensions
         services.TryAddSingleton(sp => new TransportMetrics(sp.GetRequiredService<ConnMsgMeter>().Meter));
         services.TryAddSingleton(sp => new MessagingMetrics(sp.GetRequiredService<ConnMsgMeter>().Meter));
         services.TryAddSingleton<ConnMsgApplication>();
-        services.TryAddSingleton<ConnectionRegistry>();
+        services.TryAddSingleton<ConnectionTicker>();
         services.TryAddSingleton(sp => new ConnMsgConnectionHandler(
             sp.GetRequiredService<IOptions<ConnMsgOptions>>(), sp.GetRequiredService<ConnMsgEndpointSettings>(), sp.GetRequiredService<ConnMsgApplication>(),
-            sp.GetRequiredService<ConnectionRegistry>(), sp.GetRequiredService<TransportMetrics>(), sp.GetRequiredService<MessagingMetrics>(),
+            sp.GetRequiredService<ConnectionTicker>(), sp.GetRequiredService<TransportMetrics>(), sp.GetRequiredService<MessagingMetrics>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConnMsgConnectionHandler>>()));
         services.TryAddSingleton<IIndPublisher, IndPublisher>();
         services.TryAddSingleton<IConnMsgServer, ConnMsgServer>();

@@ -47,6 +47,21 @@ internal sealed class ConnMsgApplication : IWebSocketApplication
     public bool IsDraining => _draining;
     public IEnumerable<ConnMsgConnection> Connections => _connections.Values;
 
+    /// <summary>
+    /// Gives every open connection its tick (keep-alive, close and message deadlines, request timeouts). This table is
+    /// the only one of live connections: a second, kept by the transport for the ticker, cost every connection a node.
+    /// A connection is in it from <see cref="OpenAsync"/> until <see cref="OnDisconnectedAsync"/>, which comes after its
+    /// close handshake, so the close deadline is ticked too.
+    /// </summary>
+    public void TickConnections(long nowMs)
+    {
+        // The dictionary's own enumerator, not Values: that copies every entry under every lock on each tick.
+        foreach (KeyValuePair<string, ConnMsgConnection> pair in _connections)
+        {
+            pair.Value.Transport.OnTick(nowMs);
+        }
+    }
+
     public OpHandler? FindHandler(ReadOnlySpan<byte> op)
     {
         // Ops are ASCII (checked by the envelope reader), so widening byte to char is exact and needs no decoder.

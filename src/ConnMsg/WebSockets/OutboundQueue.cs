@@ -16,7 +16,8 @@ namespace ConnMsg.WebSockets;
 /// </remarks>
 internal sealed class OutboundQueue
 {
-    private const int InitialCapacity = 4;
+    // One: most connections hold one frame at a time (an answer, an Ind), and an idle one keeps what it grew to.
+    private const int InitialCapacity = 1;
 
     private OutboundFrame?[] _pending = [];
     private OutboundFrame?[] _taken = [];

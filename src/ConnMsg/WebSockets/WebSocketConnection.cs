@@ -81,58 +81,42 @@ internal sealed partial class WebSocketConnection
     public ConnMsgOptions Options => _options;
 
     /// <summary>Runs the connection until it closes. The 101 response must already be written to the output.</summary>
-    public async Task RunAsync(IWebSocketApplication application)
+    public Task RunAsync(IWebSocketApplication application) => RunAsync(Task.FromResult<WebSocketConnection?>(this), application);
+
+    /// <summary>
+    /// Awaits <paramref name="upgrade"/>, the opening handshake, and runs the connection it yields until it closes. A
+    /// handshake that yields null (refused, or the client left) has nothing to run.
+    /// </summary>
+    /// <remarks>
+    /// The handshake is awaited here rather than by the connection handler, and the read loop lives in this frame rather
+    /// than in a method of its own: a frame suspended for the connection's whole life is memory every held connection
+    /// pays for, so there is one, not three. Only what must outlive a read is kept in it; the opening, the batch and the
+    /// ending have methods of their own. The handshake comes as a <see cref="Task{TResult}"/>, whose awaiter is half the
+    /// size of a <see cref="ValueTask{TResult}"/>'s, and costs nothing more: an async method that suspends is its own task.
+    /// </remarks>
+    internal static async Task RunAsync(Task<WebSocketConnection?> upgrade, IWebSocketApplication application)
     {
+        WebSocketConnection? ws = await upgrade.ConfigureAwait(false);
+        // A parameter lives in the frame as long as the frame: cleared, it no longer holds the handshake's finished box.
+        upgrade = null!;
+        if (ws is null)
+        {
+            return;
+        }
+
+        ws._metrics.ConnectionOpened();
         try
         {
-            _session = await application.OpenAsync(this).ConfigureAwait(false);
-            await DrainInlineAsync().ConfigureAwait(false);
-
-            // The read loop lives in this frame rather than its own method: a frame suspended for the connection's
-            // whole life is memory every held connection pays for, so there is one, not two.
+            await ws.OpenAsync(application).ConfigureAwait(false);
             while (true)
             {
-                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                SequencePosition consumed = buffer.Start;
-                SequencePosition examined = buffer.End;
-                bool stop;
-                bool backlogged;
-                DeferredDrains deferred = DeferredDrains.Enter();
-                try
-                {
-                    if (!buffer.IsEmpty)
-                    {
-                        Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
-                        _batchTimestamp = Stopwatch.GetTimestamp();
-                    }
-
-                    _inReadBatch = 1;
-                    stop = ProcessFrames(buffer, out consumed) || _closeReceived;
-                    _session!.OnReadBatchEnd();
-                    if (!stop && result.IsCompleted)
-                    {
-                        // The peer closed TCP without a close frame (1006), possibly mid-frame: nothing to answer.
-                        _metrics.AbnormalClosure();
-                        stop = true;
-                    }
-
-                    stop |= result.IsCanceled;
-                }
-                finally
-                {
-                    // The batch is closed first: a batch left open would hold back every drain deferred on this
-                    // pool thread from then on, whatever connection it belonged to.
-                    Interlocked.Exchange(ref _inReadBatch, 0);
-                    backlogged = deferred.Exit();
-                    _input.AdvanceTo(consumed, examined);
-                }
-
-                await DrainInlineAsync().ConfigureAwait(false);
+                ReadResult result = await ws._input.ReadAsync().ConfigureAwait(false);
+                bool stop = ws.ProcessReadBatch(result, out bool backlogged);
+                await ws.DrainInlineAsync().ConfigureAwait(false);
                 if (backlogged)
                 {
                     // Behind every drain already queued on the pool (no allocation: the frame's box exists by now).
-                    _metrics.PublisherYield();
+                    ws._metrics.PublisherYield();
                     await Task.Yield();
                 }
 
@@ -148,28 +132,85 @@ internal sealed partial class WebSocketConnection
         }
         catch (Exception ex)
         {
-            TransportLog.ConnectionFault(_logger, Id, ex);
-            Fail(CloseCode.InternalError);
+            TransportLog.ConnectionFault(ws._logger, ws.Id, ex);
+            ws.Fail(CloseCode.InternalError);
         }
         finally
         {
-            await ShutdownOutputAsync().ConfigureAwait(false);
-            if (_session is not null)
+            await ws.EndAsync().ConfigureAwait(false);
+            ws._metrics.ConnectionClosed();
+        }
+    }
+
+    /// <summary>Opens the application's session and sends what it queued on opening (the 101 is in the output already).</summary>
+    private async ValueTask OpenAsync(IWebSocketApplication application)
+    {
+        _session = await application.OpenAsync(this).ConfigureAwait(false);
+        await DrainInlineAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Parses, validates and dispatches what one read returned, and gives the pipe back what was not consumed. Returns
+    /// whether the connection is to end; <paramref name="backlogged"/> says whether drains deferred during the batch were
+    /// handed to the thread pool behind others, so that the read loop should yield to them.
+    /// </summary>
+    private bool ProcessReadBatch(in ReadResult result, out bool backlogged)
+    {
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        SequencePosition consumed = buffer.Start;
+        bool stop;
+        DeferredDrains deferred = DeferredDrains.Enter();
+        try
+        {
+            if (!buffer.IsEmpty)
             {
-                try
-                {
-                    await _session.OnClosedAsync().ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    TransportLog.ConnectionFault(_logger, Id, ex);
-                }
+                Volatile.Write(ref _lastReceiveMs, Environment.TickCount64);
+                _batchTimestamp = Stopwatch.GetTimestamp();
             }
 
-            ReleaseAssembly();
-            await _input.CompleteAsync().ConfigureAwait(false);
-            await _output.CompleteAsync().ConfigureAwait(false);
+            _inReadBatch = 1;
+            stop = ProcessFrames(buffer, out consumed) || _closeReceived;
+            _session!.OnReadBatchEnd();
+            if (!stop && result.IsCompleted)
+            {
+                // The peer closed TCP without a close frame (1006), possibly mid-frame: nothing to answer.
+                _metrics.AbnormalClosure();
+                stop = true;
+            }
+
+            stop |= result.IsCanceled;
         }
+        finally
+        {
+            // The batch is closed first: a batch left open would hold back every drain deferred on this pool thread
+            // from then on, whatever connection it belonged to.
+            Interlocked.Exchange(ref _inReadBatch, 0);
+            backlogged = deferred.Exit();
+            _input.AdvanceTo(consumed, buffer.End);
+        }
+
+        return stop;
+    }
+
+    /// <summary>Closes the output, tells the session, and gives back the connection's buffers and pipes.</summary>
+    private async ValueTask EndAsync()
+    {
+        await ShutdownOutputAsync().ConfigureAwait(false);
+        if (_session is not null)
+        {
+            try
+            {
+                await _session.OnClosedAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                TransportLog.ConnectionFault(_logger, Id, ex);
+            }
+        }
+
+        ReleaseAssembly();
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _output.CompleteAsync().ConfigureAwait(false);
     }
 
     /// <summary>Keep-alive, close and message deadlines, and session housekeeping; called about once a second by the server's ticker.</summary>

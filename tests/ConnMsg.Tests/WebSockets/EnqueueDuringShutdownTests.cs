@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
-using System.Reflection;
-using ConnMsg.Hosting;
+using ConnMsg.Diagnostics;
+using ConnMsg.Messaging;
 using ConnMsg.Tests.Infrastructure;
 using ConnMsg.Tests.Messaging.Support;
 using ConnMsg.WebSockets;
@@ -35,7 +35,7 @@ public sealed class EnqueueDuringShutdownTests
         // The peer goes away without a close frame, so nothing after it is dropped as "after the close": the
         // connection's shutdown drains, drops what is queued, completes its output and leaves the registry.
         client.Dispose();
-        await Eventually.TrueAsync(() => Connections(server).IsEmpty, "the connection has ended");
+        await Eventually.TrueAsync(() => HasEnded(server), "the connection has ended");
 
         proceed.Set();
         bool queued = await producer.Within("the producer");
@@ -85,7 +85,7 @@ public sealed class EnqueueDuringShutdownTests
         // The peer goes away without a close frame, so a late frame would not be dropped as "after the close".
         client.Dispose();
         bool queued = await producer.Within("the producer");
-        await Eventually.TrueAsync(() => Connections(server).IsEmpty, "the connection has ended");
+        await Eventually.TrueAsync(() => HasEnded(server), "the connection has ended");
         await Eventually.TrueAsync(() => frame.References == 1, $"the connection released the frame (queued: {queued}, references: {frame.References})",
             TimeSpan.FromSeconds(5));
 
@@ -98,16 +98,15 @@ public sealed class EnqueueDuringShutdownTests
 
     private static async Task<WebSocketConnection> SingleConnectionAsync(TestServer server)
     {
-        await Eventually.TrueAsync(() => Connections(server).Count == 1, "the server registered the connection");
-        return Connections(server).Keys.Single();
+        ConnMsgApplication application = server.App.Services.GetRequiredService<ConnMsgApplication>();
+        await Eventually.TrueAsync(() => application.Connections.Count() == 1, "the server registered the connection");
+        return application.Connections.Single().Transport;
     }
 
-    private static ConcurrentDictionary<WebSocketConnection, byte> Connections(TestServer server)
-    {
-        ConnectionRegistry registry = server.App.Services.GetRequiredService<ConnectionRegistry>();
-        FieldInfo field = typeof(ConnectionRegistry).GetField("_connections", BindingFlags.NonPublic | BindingFlags.Instance)!;
-        return (ConcurrentDictionary<WebSocketConnection, byte>)field.GetValue(registry)!;
-    }
+    // Counted closed once its run has completed its pipes: after the shutdown, the session's close and the registry.
+    private static bool HasEnded(TestServer server) =>
+        server.App.Services.GetRequiredService<TransportMetrics>().ConnectionsOpen == 0
+        && !server.App.Services.GetRequiredService<ConnMsgApplication>().Connections.Any();
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

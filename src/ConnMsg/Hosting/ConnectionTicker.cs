@@ -1,18 +1,15 @@
-using System.Collections.Concurrent;
-using ConnMsg.WebSockets;
 
 namespace ConnMsg.Hosting;
 
-/// <summary>Live WebSocket connections, and the ticker that drives their keep-alive and timeouts.</summary>
+/// <summary>The ticker that drives every live connection's keep-alive and timeouts, and the topics' housekeeping.</summary>
 /// <remarks>Thread-safe. One timer for all connections: a per-connection timer would cost memory for every idle client.</remarks>
-internal sealed class ConnectionRegistry : IDisposable
+internal sealed class ConnectionTicker : IDisposable
 {
-    private readonly ConcurrentDictionary<WebSocketConnection, byte> _connections = new();
     private readonly Timer _timer;
     private readonly Messaging.ConnMsgApplication _application;
     private int _ticking;
 
-    public ConnectionRegistry(Microsoft.Extensions.Options.IOptions<ConnMsgOptions> options, Messaging.ConnMsgApplication application)
+    public ConnectionTicker(Microsoft.Extensions.Options.IOptions<ConnMsgOptions> options, Messaging.ConnMsgApplication application)
     {
         _application = application;
         ConnMsgOptions o = options.Value;
@@ -20,12 +17,8 @@ internal sealed class ConnectionRegistry : IDisposable
         double shortest = Math.Min(Math.Min(o.KeepAliveInterval.TotalMilliseconds, o.RequestTimeout.TotalMilliseconds),
             Math.Min(o.CloseTimeout.TotalMilliseconds, o.IncompleteMessageTimeout.TotalMilliseconds));
         var period = TimeSpan.FromMilliseconds(Math.Clamp(shortest / 4, 20, 1000));
-        _timer = new Timer(static s => ((ConnectionRegistry)s!).Tick(), this, period, period);
+        _timer = new Timer(static s => ((ConnectionTicker)s!).Tick(), this, period, period);
     }
-
-    public void Add(WebSocketConnection connection) => _connections.TryAdd(connection, 0);
-
-    public void Remove(WebSocketConnection connection) => _connections.TryRemove(connection, out _);
 
     private void Tick()
     {
@@ -39,11 +32,7 @@ internal sealed class ConnectionRegistry : IDisposable
         try
         {
             long now = Environment.TickCount64;
-            foreach (KeyValuePair<WebSocketConnection, byte> pair in _connections)
-            {
-                pair.Key.OnTick(now);
-            }
-
+            _application.TickConnections(now);
             _application.Topics.Sweep(now);
         }
         finally
