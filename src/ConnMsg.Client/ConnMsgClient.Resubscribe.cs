@@ -43,15 +43,18 @@ public sealed partial class ConnMsgClient
     /// Sends one re-subscription of a topic on a connection; the caller holds the topic's gate. False when the server
     /// refused it <c>overloaded</c> and it is to be sent again on the same connection (only while
     /// <paramref name="mayRetry"/>); true when it is done with: live, refused for good (reported through
-    /// <see cref="RecoveryFailed"/>; so is <c>overloaded</c> once no retry is left), or refused <c>shutting_down</c>.
+    /// <see cref="RecoveryFailed"/>; so is <c>overloaded</c> once no retry is left), confirmed with a <c>cfm</c> that
+    /// could not be read (taken back with <c>$unsubscribe</c>, then reported the same way), or refused
+    /// <c>shutting_down</c>.
     /// </summary>
     private async Task<bool> TryResubscribeAsync(Connection connection, TopicState state, bool mayRetry, CancellationToken cancellationToken)
     {
         long? since = state.HasHistory ? state.LastSeq : null;
         SubscribeResult result;
+        SubscribePendingRequest? request = null;
         try
         {
-            result = await SubscribeOnAsync(connection, state, since, cancellationToken, out _).ConfigureAwait(false);
+            result = await SubscribeOnAsync(connection, state, since, cancellationToken, out request).ConfigureAwait(false);
         }
         catch (ConnMsgRejectedException e) when (e.Code == "overloaded" && mayRetry)
         {
@@ -78,6 +81,18 @@ public sealed partial class ConnMsgClient
                 ConnMsgClientLog.ResubscribeGaveUp(_logger, state.Topic, _options.ResubscribeMaxRetries);
             }
 
+            RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
+            return true;
+        }
+        catch (ConnMsgException e) when (request is not null && request.Settled.IsCompletedSuccessfully && request.Settled.Result)
+        {
+            // A cfm came (its outcome is settled before the request fails) but could not be read, so whether the missed
+            // Inds were replayed is unknown: the topic is reported, as SubscribeAsync throws. The server made it live
+            // all the same and would go on delivering to a subscription the client gave up, so it is taken back, under
+            // the gate (a later subscribe of the topic goes out after it). Only this topic fails: the connection and
+            // the other topics' re-subscriptions are sound.
+            state.SubscribedOn = null;
+            await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
             RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
             return true;
         }

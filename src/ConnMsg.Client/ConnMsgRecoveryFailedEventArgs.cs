@@ -4,8 +4,9 @@ namespace ConnMsg.Client;
 /// A subscription could not be recovered without loss after a reconnect: the server's history
 /// no longer reached back to the last Ind the application saw (PROTOCOL §5.3, <c>"recovered":false</c>),
 /// or the server refused the re-subscription for good (any code but <c>overloaded</c> and <c>shutting_down</c>, which
-/// are retried; <c>overloaded</c> only up to <see cref="ConnMsgClientOptions.ResubscribeMaxRetries"/> times) or did not
-/// answer it. The application must resynchronise by its own means.
+/// are retried; <c>overloaded</c> only up to <see cref="ConnMsgClientOptions.ResubscribeMaxRetries"/> times), did not
+/// answer it, or confirmed it with a <c>cfm</c> the client could not read. The application must resynchronise by its own
+/// means.
 /// </summary>
 public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
 {
@@ -27,6 +28,10 @@ public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
     /// <summary>The topic's current <c>seq</c> as reported by the server; live Inds continue after it. Null when the re-subscription failed.</summary>
     public long? CurrentSeq { get; }
 
-    /// <summary>Set when the server refused the re-subscription or did not answer it (the topic then receives nothing until subscribed again).</summary>
+    /// <summary>
+    /// Set when the server refused the re-subscription (<see cref="ConnMsgRejectedException"/>), did not answer it, or
+    /// answered with a <c>cfm</c> that could not be read (<see cref="ConnMsgException"/>; the client took the subscription
+    /// back with <c>$unsubscribe</c>). The topic then receives nothing until subscribed again.
+    /// </summary>
     public Exception? Error { get; }
 }
