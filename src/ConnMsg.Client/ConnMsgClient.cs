@@ -288,7 +288,19 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
 
     private void RaiseRecoveryFailed(ConnMsgRecoveryFailedEventArgs args)
     {
-        ConnMsgClientLog.RecoveryFailed(_logger, args.Topic, args.LastSeenSeq, args.CurrentSeq, args.Error);
+        switch (args.Error)
+        {
+            case null:
+                ConnMsgClientLog.RecoveryFailed(_logger, args.Topic, args.LastSeenSeq, args.CurrentSeq);
+                break;
+            case ConnMsgRejectedException refused:
+                ConnMsgClientLog.ResubscribeRefused(_logger, args.Topic, refused.Code, refused);
+                break;
+            default:
+                ConnMsgClientLog.ResubscribeFailed(_logger, args.Topic, args.Error.Message, args.Error);
+                break;
+        }
+
         try
         {
             RecoveryFailed?.Invoke(this, args);

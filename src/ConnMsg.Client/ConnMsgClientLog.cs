@@ -29,8 +29,9 @@ internal static partial class ConnMsgClientLog
     [LoggerMessage(8, LogLevel.Warning, "Gap on {Topic}: expected seq {Expected}, got {Seq}.")]
     public static partial void SeqGap(ILogger logger, string topic, long expected, long seq);
 
+    // Only for a history that no longer reaches back: a failed re-subscription has events of its own (22, 23).
     [LoggerMessage(9, LogLevel.Warning, "Recovery of {Topic} failed: history no longer reaches back to seq {Since} (current {Current}).")]
-    public static partial void RecoveryFailed(ILogger logger, string topic, long since, long? current, Exception? error);
+    public static partial void RecoveryFailed(ILogger logger, string topic, long since, long? current);
 
     [LoggerMessage(10, LogLevel.Warning, "Received a malformed message: {Error}.")]
     public static partial void BadMessage(ILogger logger, string error);
@@ -67,4 +68,10 @@ internal static partial class ConnMsgClientLog
 
     [LoggerMessage(21, LogLevel.Warning, "Re-subscription of {Topic} was still refused overloaded after {Retries} retries; giving up on the topic.")]
     public static partial void ResubscribeGaveUp(ILogger logger, string topic, int retries);
+
+    [LoggerMessage(22, LogLevel.Warning, "Re-subscription of {Topic} was refused {Code}; the topic receives nothing until it is subscribed again.")]
+    public static partial void ResubscribeRefused(ILogger logger, string topic, string code, Exception error);
+
+    [LoggerMessage(23, LogLevel.Warning, "Re-subscription of {Topic} failed: {Reason} The topic receives nothing until it is subscribed again.")]
+    public static partial void ResubscribeFailed(ILogger logger, string topic, string reason, Exception error);
 }

@@ -271,6 +271,37 @@ public sealed class ResubscribeTests
     }
 
     [Fact]
+    public async Task ResubscriptionRefusedForGoodIsLoggedWithItsCodeNotAsAGapInHistory()
+    {
+        var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            if (index == 0)
+            {
+                await ConfirmThenDropAsync(socket, drop.Task);
+                return;
+            }
+
+            await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), "forbidden"));
+            await AnswerUntilClosedAsync(socket);
+        });
+        var logger = new TestLogger();
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger));
+        var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
+        await using var subscription = await client.SubscribeAsync("news").Within();
+
+        drop.SetResult();
+        await failed.Task.Within(); // logged before it is raised
+
+        // An operator reading the log must learn that the server refused, and with what, not that history ran out.
+        var logged = Assert.Single(logger.Events, ev => ev.Message.Contains("news", StringComparison.Ordinal) && ev.EventId is 9 or 22);
+        Assert.True(logged.EventId == 22, $"logged as event {logged.EventId}: {logged.Message}");
+        Assert.Contains("refused forbidden", logged.Message);
+    }
+
+    [Fact]
     public async Task ResubscriptionRetryAnsweredWithAMalformedCfmIsTakenBackWithUnsubscribe()
     {
         var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -353,6 +384,9 @@ public sealed class ResubscribeTests
         Assert.Equal(["$subscribe topic.a", "$unsubscribe topic.a"], seen.Where(r => !r.EndsWith("topic.b", StringComparison.Ordinal)));
         Assert.Equal(1, N(await received.Reader.ReadAsync().AsTask().Within())); // topic.b is live again
         Assert.DoesNotContain(logger.Events, ev => ev.EventId == 4);
+        var logged = Assert.Single(logger.Events, ev => ev.Message.Contains("topic.a", StringComparison.Ordinal) && ev.EventId is 9 or 23);
+        Assert.True(logged.EventId == 23, $"logged as event {logged.EventId}: {logged.Message}"); // an unreadable answer, not a gap in history
+        Assert.Contains("malformed", logged.Message);
     }
 
     private static async Task<JsonElement> ReceiveJsonAsync(WebSocket socket)
