@@ -66,6 +66,14 @@ export interface ConnMsgOptions {
   stableAfter?: number;
   /** Backoff settings, or `false` to never reconnect. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * How many times a `$subscribe` resent after a reconnect and refused `overloaded` is sent again on the same
+   * connection (after the reconnect backoff, growing per refusal) before the subscription is given up: it then ends
+   * with an `error` event carrying that `ConnMsgRejected` and the topic, as after any other refusal. Counted per
+   * connection. Default 10 (as the .NET client's `ResubscribeMaxRetries`); 0 gives up at the first refusal, Infinity
+   * never does. Anything else throws `TypeError`.
+   */
+  resubscribeMaxRetries?: number;
 }
 
 /** The part of the WebSocket API the client uses. */

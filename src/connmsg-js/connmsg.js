@@ -16,6 +16,7 @@ const DEFAULTS = Object.freeze({
   pingInterval: 15000,
   pingTimeout: 10000,
   stableAfter: 5000, // a connection open this long resets the reconnect backoff
+  resubscribeMaxRetries: 10, // as the .NET client; with the default backoff, 1¼ to 2½ minutes of overload
   reconnect: Object.freeze({ minDelay: 500, maxDelay: 30000, factor: 2, jitter: 0.5, maxRetries: Infinity }),
 });
 
@@ -116,6 +117,10 @@ export class ConnMsgClient {
     this.#WebSocket = WS;
     const reconnect = options.reconnect === false ? false : { ...DEFAULTS.reconnect, ...(options.reconnect ?? {}) };
     this.#opts = { ...DEFAULTS, ...options, reconnect };
+    const retries = this.#opts.resubscribeMaxRetries;
+    if (!((Number.isInteger(retries) && retries >= 0) || retries === Infinity)) {
+      throw new TypeError(`resubscribeMaxRetries must be an integer >= 0 or Infinity (got ${JSON.stringify(retries)})`);
+    }
     if (options.autoConnect !== false) this.#openSocket();
   }
 
@@ -221,8 +226,9 @@ export class ConnMsgClient {
    * the live subscription. After a reconnect every topic is subscribed again, a history topic with
    * `since` = the last seq seen, and Inds with seq <= the last seen are dropped, so callbacks see
    * no gap and no duplicate. `onRecovery(info)` is told how each resumption went (`info.recovered`).
-   * A resumption refused `overloaded` is sent again after a backoff, one refused `shutting_down`
-   * on the next connection; any other refusal ends the subscription (an `error` event).
+   * A resumption refused `overloaded` is sent again after a backoff, up to `resubscribeMaxRetries`
+   * times per connection; one refused `shutting_down` on the next connection; any other refusal,
+   * and `overloaded` once no retry is left, ends the subscription (an `error` event).
    */
   subscribe(topic, callback, { since, onRecovery } = {}) {
     checkName('topic', topic, 256);
@@ -387,6 +393,7 @@ export class ConnMsgClient {
     for (const t of this.#topics.values()) {
       t.live = false;
       this.#cancelRetry(t); // the next connection subscribes every topic anyway
+      t.retries = 0; // and its refusals are its own: resubscribeMaxRetries counts per connection
     }
     this.#scheduleReconnect({ code, reason });
   }
@@ -675,8 +682,15 @@ export class ConnMsgClient {
       // after connection_lost. overloaded: the connection is healthy and may never drop, so waiting for a
       // reconnect could take forever; a reconnect that resends every topic at once is also just what trips
       // MaxInFlight. So it is sent again on this connection after the reconnect backoff, growing per refusal.
-      if (e.code === 'overloaded') this.#retrySubscribe(t, ws);
-      return;
+      if (e.code === 'shutting_down') return;
+      if ((t.retries ?? 0) < this.#opts.resubscribeMaxRetries) {
+        this.#retrySubscribe(t, ws);
+        return;
+      }
+      // Still overloaded after every retry: a server overloaded for that long may stay so, and the application must
+      // learn that its subscription is gone rather than wait for Inds that never come. It ends as after any other
+      // refusal, unless nobody holds it any more.
+      if (this.#topics.get(t.topic) !== t) return;
     }
     if (e instanceof ConnMsgRejected) {
       // Refused by the server: the subscription is over for every listener of it.

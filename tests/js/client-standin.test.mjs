@@ -221,6 +221,103 @@ describe('connmsg.js against a stand-in peer', () => {
     });
   }
 
+  // overloaded says "retry later", but a server that stays overloaded through every retry may stay so: the application
+  // must learn that its subscription is gone rather than wait for Inds that never come (the .NET client's
+  // ResubscribeMaxRetries and RecoveryFailed).
+  test('a resumed $subscribe refused overloaded every time is given up after resubscribeMaxRetries with an error event', async () => {
+    const retries = 2;
+    let refusals = 0;
+    const beyondBound = deferred();
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op === 'probe.marker') {
+          // Before the marker's answer: a subscription still held would hand it to the callback.
+          sock.send(JSON.stringify({ type: 'ind', topic: 'busy.t', data: 'after' }));
+          return false;
+        }
+        if (msg.op !== '$subscribe') return false;
+        if (srv.connections.indexOf(sock) === 0) {
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+          return true;
+        }
+        if (++refusals > 1 + retries) beyondBound.resolve();
+        sock.send(JSON.stringify({ type: 'rej', id: msg.id, code: 'overloaded', reason: 'try later' }));
+        return true;
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts({ resubscribeMaxRetries: retries }));
+    try {
+      const got = collector();
+      const unsub = client.subscribe('busy.t', (data) => got(data));
+      await within(unsub.ready, 5000, 'the first subscribe');
+      const reported = nextEvent(client, 'error', (ev) => ev.topic === 'busy.t', 10000);
+      srv.connections[0].terminate();
+
+      const first = await Promise.race([reported.then(() => 'reported'), beyondBound.promise.then(() => 'beyond')]);
+      if (first === 'beyond') {
+        assert.fail(`$subscribe number ${retries + 2} went out: a resumed $subscribe refused overloaded is retried beyond resubscribeMaxRetries (${retries}) and the application is never told`);
+      }
+      const { error } = await reported;
+      assert.ok(error instanceof ConnMsgRejected, `reported ${error}`);
+      assert.equal(error.code, 'overloaded');
+      await client.request('probe.marker');
+      assert.equal(refusals, 1 + retries, 'the first re-subscription and its retries, no more');
+      assert.deepEqual(got.items, [], 'the subscription given up is over, as after any other refusal');
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('resubscribeMaxRetries counts the refusals on one connection: the next connection starts over', async () => {
+    const retries = 2;
+    const errors = [];
+    const srv = standin({
+      onReq: (msg, sock) => {
+        if (msg.op !== '$subscribe') return false;
+        const connection = srv.connections.indexOf(sock);
+        const nth = (sock.subscribes = (sock.subscribes ?? 0) + 1);
+        if (connection === 0 || (connection === 2 && nth > retries)) {
+          sock.send(JSON.stringify({ type: 'cfm', id: msg.id }));
+          if (connection === 2) sock.send(JSON.stringify({ type: 'ind', topic: 'busy.t', data: 'live' }));
+        } else if (connection === 1 && nth === 2) {
+          sock.terminate(); // one refusal and one retry on this connection, then it is lost
+        } else {
+          sock.send(JSON.stringify({ type: 'rej', id: msg.id, code: 'overloaded', reason: 'try later' }));
+        }
+        return true;
+      },
+    });
+    await srv.ready;
+    const client = new ConnMsgClient(srv.url, opts({ resubscribeMaxRetries: retries }));
+    try {
+      client.on('error', (ev) => errors.push(ev.error));
+      const got = collector();
+      const unsub = client.subscribe('busy.t', (data) => got(data));
+      await within(unsub.ready, 5000, 'the first subscribe');
+      srv.connections[0].terminate();
+
+      // The third connection refuses as often as the bound allows, then confirms: the refusal on the second must not
+      // count against it.
+      assert.deepEqual(await got.waitFor(1, 5000).catch((e) => assert.fail(`${e.message}; errors: ${errors.join('; ')}`)), ['live']);
+      assert.equal(srv.connections.length, 3);
+      assert.deepEqual(errors, []);
+    } finally {
+      client.close();
+      await srv.close();
+    }
+  });
+
+  test('resubscribeMaxRetries must be an integer >= 0 or Infinity', () => {
+    for (const bad of [-1, 1.5, '3', null]) {
+      assert.throws(() => new ConnMsgClient('ws://127.0.0.1:1/ws', { WebSocket, autoConnect: false, resubscribeMaxRetries: bad }), TypeError, String(bad));
+    }
+    for (const good of [0, 10, Infinity]) {
+      new ConnMsgClient('ws://127.0.0.1:1/ws', { WebSocket, autoConnect: false, resubscribeMaxRetries: good }).close();
+    }
+  });
+
   // A publish the application makes while disconnected, after subscribing, must not reach the server before the
   // client's own resubscription: a topic without history would deliver its Ind to everyone but this client.
   test('after a reconnect the $subscribe of every topic reaches the server before the requests that waited', async () => {
