@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Net;
 using System.Text;
 using ConnMsg.Diagnostics;
 using ConnMsg.Http;
@@ -96,7 +97,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                         _ => 400,
                     };
                     _transportMetrics.HandshakeRefused(error.ToString());
-                    TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), status, error.ToString());
+                    TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint, status, error.ToString());
                     await RespondAsync(connection, HttpResponse.Text(status, Describe(error)), headOnly: false).ConfigureAwait(false);
                 }
                 else if (gone)
@@ -104,12 +105,12 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                     // Not refused: the client left (a TCP health check, a port scan, a client that gave up). Counted apart,
                     // so that such traffic does not read as clients too slow for the handshake timeout.
                     _transportMetrics.HandshakeAbandoned();
-                    TransportLog.HandshakeAbandoned(_logger, connection.RemoteEndPoint?.ToString());
+                    TransportLog.HandshakeAbandoned(_logger, connection.RemoteEndPoint);
                 }
                 else
                 {
                     _transportMetrics.HandshakeRefused("timeout");
-                    TransportLog.HandshakeTimedOut(_logger, connection.RemoteEndPoint?.ToString());
+                    TransportLog.HandshakeTimedOut(_logger, connection.RemoteEndPoint);
                 }
 
                 return null;
@@ -144,7 +145,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             {
                 // The client left while the application deliberated: nobody is there to answer.
                 _transportMetrics.HandshakeAbandoned();
-                TransportLog.HandshakeAbandoned(_logger, connection.RemoteEndPoint?.ToString());
+                TransportLog.HandshakeAbandoned(_logger, connection.RemoteEndPoint);
                 return null;
             }
 
@@ -164,7 +165,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         if (refusal is not null)
         {
             _transportMetrics.HandshakeRefused(reason);
-            TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint?.ToString(), refusal.Status, reason);
+            TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint, refusal.Status, reason);
             await RespondAsync(connection, refusal, headOnly: head.Method == "HEAD", head).ConfigureAwait(false);
             return null;
         }
@@ -199,7 +200,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
             // Out of time, or the client left: what the hook decides no longer matters, but a failure still does.
             if (!decision.IsCompleted)
             {
-                LogLateFailure(decision.AsTask(), connection.RemoteEndPoint?.ToString());
+                LogLateFailure(decision.AsTask(), connection.RemoteEndPoint);
             }
 
             if (closed.IsCancellationRequested)
@@ -207,14 +208,14 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
                 return null;
             }
 
-            TransportLog.HandshakeHookTimedOut(_logger, connection.RemoteEndPoint?.ToString());
+            TransportLog.HandshakeHookTimedOut(_logger, connection.RemoteEndPoint);
             return HandshakeVerdict.TimedOut;
         }
         catch (Exception ex)
         {
             // The application could not decide, so the client gets a definite answer rather than a reset, and the
             // failure is logged here rather than by Kestrel as an unhandled exception of the connection.
-            TransportLog.HandshakeHookFailed(_logger, connection.RemoteEndPoint?.ToString(), ex);
+            TransportLog.HandshakeHookFailed(_logger, connection.RemoteEndPoint, ex);
             return HandshakeVerdict.Failed;
         }
     }
@@ -223,10 +224,10 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
     /// Logs the failure of a hook that is still running after its handshake was answered or abandoned, once it fails.
     /// Reading the exception observes it, so that it never reaches <see cref="TaskScheduler.UnobservedTaskException"/>.
     /// </summary>
-    private void LogLateFailure(Task<HandshakeVerdict> decision, string? remoteEndPoint) =>
+    private void LogLateFailure(Task<HandshakeVerdict> decision, EndPoint? remoteEndPoint) =>
         _ = decision.ContinueWith(static (task, state) =>
         {
-            (ILogger logger, string? remote) = ((ILogger, string?))state!;
+            (ILogger logger, EndPoint? remote) = ((ILogger, EndPoint?))state!;
             AggregateException failure = task.Exception!;
             TransportLog.HandshakeHookFailedLate(logger, remote, failure.InnerExceptions.Count == 1 ? failure.InnerExceptions[0] : failure);
         }, (_logger, remoteEndPoint), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
