@@ -108,6 +108,37 @@ public sealed class HttpRequestHead
         return true;
     }
 
+    /// <summary>
+    /// Whether the body is chunked: the last transfer coding over every Transfer-Encoding header is <c>chunked</c>
+    /// (RFC 9112 §6.3 rule 4, where it also overrides a Content-Length). False without Transfer-Encoding, and when its
+    /// last coding is another, which leaves the body's length unknown.
+    /// </summary>
+    internal bool IsChunked()
+    {
+        ReadOnlySpan<char> last = default;
+        foreach (KeyValuePair<string, string> h in _headers)
+        {
+            if (!string.Equals(h.Key, "Transfer-Encoding", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            ReadOnlySpan<char> rest = h.Value;
+            while (!rest.IsEmpty)
+            {
+                int comma = rest.IndexOf(',');
+                ReadOnlySpan<char> coding = (comma < 0 ? rest : rest[..comma]).Trim();
+                rest = comma < 0 ? default : rest[(comma + 1)..];
+                if (!coding.IsEmpty)
+                {
+                    last = coding;
+                }
+            }
+        }
+
+        return last.Equals("chunked", StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Every comma-separated token of every header named <paramref name="name"/>, trimmed.</summary>
     public IEnumerable<string> GetHeaderTokens(string name)
     {

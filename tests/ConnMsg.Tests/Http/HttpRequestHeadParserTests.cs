@@ -355,6 +355,25 @@ public class HttpRequestHeadParserTests
         Assert.Equal((readable, length), (r.Head!.TryGetContentLength(out long declared), declared));
     }
 
+    [Theory]
+    [InlineData("", false)]
+    [InlineData("Content-Length: 5\r\n", false)]
+    [InlineData("Transfer-Encoding: chunked\r\n", true)]
+    [InlineData("transfer-encoding: CHUNKED \r\n", true)]
+    [InlineData("Transfer-Encoding: gzip, chunked\r\n", true)]
+    [InlineData("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", true)] // one list over both headers
+    [InlineData("Transfer-Encoding: chunked, \r\n", true)] // an empty list element is no coding
+    [InlineData("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", true)] // RFC 9112 §6.3: it overrides Content-Length
+    [InlineData("Transfer-Encoding: chunked, gzip\r\n", false)] // not the final coding: the length cannot be known
+    [InlineData("Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n", false)]
+    [InlineData("Transfer-Encoding: xchunked\r\n", false)]
+    public void TheBodyIsChunkedWhenTheLastTransferCodingIsChunked(string headers, bool chunked)
+    {
+        var r = Parse(new ReadOnlySequence<byte>(Bytes("POST / HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n")));
+        Assert.True(r.Ok, r.Error.ToString());
+        Assert.Equal(chunked, r.Head!.IsChunked());
+    }
+
     [Fact]
     public void SecWebSocketAcceptOfTheRfc6455SampleKey()
     {
