@@ -21,18 +21,15 @@ namespace ConnMsg.Hosting;
 /// <remarks>
 /// <para>Thread-safe: Kestrel calls <see cref="OnConnectedAsync"/> concurrently for every connection.</para>
 /// <para>
-/// A request answered with a plain response is the connection's last (<c>Connection: close</c>). A body it declares
-/// with Content-Length, up to <see cref="MaxDiscardedBodyBytes"/>, is read and discarded after the answer is sent and
-/// before the connection is closed, within <see cref="ConnMsgOptions.HandshakeTimeout"/>, as Kestrel drains a body its
-/// application left unread: closing with request bytes unread, or with more still on their way, makes the TCP stack
-/// answer them with a reset, which can cost the client its answer (RFC 9112 §9.6).
+/// A request answered with a plain response is the connection's last (<c>Connection: close</c>). The body it declares
+/// is read and discarded after the answer is sent and before the connection is closed (see
+/// <see cref="DiscardBodyAsync"/>), as Kestrel drains a body its application left unread: closing with request bytes
+/// unread, or with more still on their way, makes the TCP stack answer them with a reset, which can cost the client its
+/// answer (RFC 9112 §9.6).
 /// </para>
 /// </remarks>
-public sealed class ConnMsgConnectionHandler : ConnectionHandler
+public sealed partial class ConnMsgConnectionHandler : ConnectionHandler
 {
-    /// <summary>The largest declared request body that is read and discarded after a plain answer; a larger one is not waited for.</summary>
-    internal const long MaxDiscardedBodyBytes = 1024 * 1024;
-
     private readonly ConnMsgOptions _options;
     private readonly ConnMsgEndpointSettings _settings;
     private readonly ConnMsgApplication _application;
@@ -302,7 +299,7 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
 
     /// <summary>
     /// Sends <paramref name="response"/>, the connection's last; then reads and discards the body that
-    /// <paramref name="request"/> declares, if it is small enough (see the remarks on the type), so that the close
+    /// <paramref name="request"/> declares, as far as <see cref="DiscardBodyAsync"/> goes, so that the close
     /// that follows finds no request bytes unread. Writing and discarding together get the handshake's time limit.
     /// </summary>
     private async ValueTask RespondAsync(ConnectionContext connection, HttpResponse response, bool headOnly, HttpRequestHead? request = null)
@@ -326,37 +323,9 @@ public sealed class ConnMsgConnectionHandler : ConnectionHandler
         }
 
         // Answered first, as Kestrel does: a client that waits for its answer before it sends the rest is not held up.
-        if (request is not null && request.TryGetContentLength(out long length) && length is > 0 and <= MaxDiscardedBodyBytes)
+        if (request is not null)
         {
-            await DiscardAsync(connection.Transport.Input, length, deadline.Token).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>
-    /// Reads and drops up to <paramref name="length"/> bytes, until the client ends the connection or
-    /// <paramref name="deadline"/> passes; the deadline cancels the pending read rather than aborting, so that the
-    /// answer already sent still goes out ahead of an orderly close.
-    /// </summary>
-    private static async ValueTask DiscardAsync(PipeReader input, long length, CancellationToken deadline)
-    {
-        using CancellationTokenRegistration cancel = deadline.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
-        try
-        {
-            while (length > 0)
-            {
-                ReadResult result = await input.ReadAsync().ConfigureAwait(false);
-                long taken = Math.Min(length, result.Buffer.Length);
-                input.AdvanceTo(result.Buffer.GetPosition(taken));
-                length -= taken;
-                if (result.IsCanceled || result.IsCompleted)
-                {
-                    return;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is ConnectionResetException or ConnectionAbortedException or IOException or InvalidOperationException)
-        {
-            // The client left, or the connection was aborted: there is nothing more to read.
+            await DiscardBodyAsync(connection.Transport.Input, request, deadline.Token).ConfigureAwait(false);
         }
     }
 
