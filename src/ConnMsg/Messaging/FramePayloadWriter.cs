@@ -7,7 +7,7 @@ namespace ConnMsg.Messaging;
 /// An <see cref="IBufferWriter{T}"/> over the payload area of an <see cref="OutboundFrame"/>, so that
 /// <see cref="System.Text.Json.Utf8JsonWriter"/> serialises straight into the frame that goes on the wire.
 /// </summary>
-/// <remarks>Not thread-safe: one per thread (see <see cref="MessageWriter"/>).</remarks>
+/// <remarks>Not thread-safe: one per <see cref="FrameScratch"/>, which one thread holds for the length of a frame.</remarks>
 internal sealed class FramePayloadWriter : IBufferWriter<byte>
 {
     private OutboundFrame? _frame;

@@ -12,18 +12,13 @@ namespace ConnMsg.Messaging;
 /// escaping (the usual case); the rest through a reused <see cref="Utf8JsonWriter"/>, which escapes strings correctly.
 /// </summary>
 /// <remarks>
-/// Thread-safe: each thread reuses its own writers. A typed value (<see cref="Cfm{T}(ReadOnlySpan{byte}, T, JsonTypeInfo{T})"/>,
-/// <see cref="Ind{T}(string, T, JsonTypeInfo{T})"/>) is written by a writer with its type info's encoder and depth: one
-/// for options that leave both at their defaults, one for the others, made again only when a thread writes a value whose
-/// options ask for another encoder or depth than the last such value's did.
+/// Thread-safe: each thread reuses its own writers (<see cref="FrameScratch"/>), which a frame holds until it is
+/// written; a frame begun while another is being written on the same thread (from a value's converter, a callback)
+/// gets writers of its own. A typed value (<see cref="Cfm{T}(ReadOnlySpan{byte}, T, JsonTypeInfo{T})"/>,
+/// <see cref="Ind{T}(string, T, JsonTypeInfo{T})"/>) is written by a writer with its type info's encoder and depth.
 /// </remarks>
 internal static class MessageWriter
 {
-    [ThreadStatic] private static FramePayloadWriter? t_payload;
-    [ThreadStatic] private static Utf8JsonWriter? t_json;
-    [ThreadStatic] private static Utf8JsonWriter? t_defaultValueJson;
-    [ThreadStatic] private static Utf8JsonWriter? t_valueJson;
-
     private static ReadOnlySpan<byte> CfmPrefix => "{\"type\":\"cfm\",\"id\":"u8;
     private static ReadOnlySpan<byte> DataMember => ",\"data\":"u8;
     private static ReadOnlySpan<byte> IndPrefix => "{\"type\":\"ind\",\"topic\":\""u8;
@@ -59,11 +54,19 @@ internal static class MessageWriter
     /// </summary>
     public static OutboundFrame Cfm<T>(ReadOnlySpan<byte> rawId, T value, JsonTypeInfo<T> typeInfo)
     {
-        FramePayloadWriter payload = StartPlain(rawId.Length + 64);
-        payload.Write(CfmPrefix);
-        payload.Write(rawId);
-        payload.Write(DataMember);
-        return EndValue(payload, value, typeInfo);
+        FrameScratch scratch = FrameScratch.Take();
+        try
+        {
+            FramePayloadWriter payload = StartPlain(scratch, rawId.Length + 64);
+            payload.Write(CfmPrefix);
+            payload.Write(rawId);
+            payload.Write(DataMember);
+            return EndValue(scratch, value, typeInfo);
+        }
+        finally
+        {
+            scratch.Return();
+        }
     }
 
     /// <summary>
@@ -78,83 +81,65 @@ internal static class MessageWriter
             return Ind(topic, (value, typeInfo), static (w, s) => JsonSerializer.Serialize(w, s.value, s.typeInfo));
         }
 
-        FramePayloadWriter payload = StartPlain(topic.Length + 64);
-        Span<byte> prefix = payload.GetSpan(IndPrefix.Length + topic.Length + 1);
-        IndPrefix.CopyTo(prefix);
-        int n = IndPrefix.Length;
-        n += Ascii(topic, prefix[n..]);
-        prefix[n++] = (byte)'"';
-        payload.Advance(n);
-        payload.Write(DataMember);
-        return EndValue(payload, value, typeInfo);
+        FrameScratch scratch = FrameScratch.Take();
+        try
+        {
+            FramePayloadWriter payload = StartPlain(scratch, topic.Length + 64);
+            Span<byte> prefix = payload.GetSpan(IndPrefix.Length + topic.Length + 1);
+            IndPrefix.CopyTo(prefix);
+            int n = IndPrefix.Length;
+            n += Ascii(topic, prefix[n..]);
+            prefix[n++] = (byte)'"';
+            payload.Advance(n);
+            payload.Write(DataMember);
+            return EndValue(scratch, value, typeInfo);
+        }
+        finally
+        {
+            scratch.Return();
+        }
     }
 
-    private static FramePayloadWriter StartPlain(int capacity)
+    private static FramePayloadWriter StartPlain(FrameScratch scratch, int capacity)
     {
-        FramePayloadWriter payload = t_payload ??= new FramePayloadWriter();
+        FramePayloadWriter payload = scratch.Payload;
         payload.Start(OutboundFrame.Rent(capacity));
         return payload;
     }
 
-    /// <summary>Writes <paramref name="value"/> and the closing brace behind what <paramref name="payload"/> holds, and seals the frame.</summary>
-    private static OutboundFrame EndValue<T>(FramePayloadWriter payload, T value, JsonTypeInfo<T> typeInfo)
+    /// <summary>
+    /// Writes <paramref name="value"/> and the closing brace behind what the scratch's payload holds, and seals the frame.
+    /// A serialiser that throws leaves the frame to <see cref="FrameScratch.Return"/>, and the writer to its next reset.
+    /// </summary>
+    private static OutboundFrame EndValue<T>(FrameScratch scratch, T value, JsonTypeInfo<T> typeInfo)
     {
-        Utf8JsonWriter w = ValueWriter(payload, typeInfo.Options);
-        try
-        {
-            JsonSerializer.Serialize(w, value, typeInfo);
-            w.Flush();
-        }
-        catch
-        {
-            // As in WriteData: the half-written frame goes back to the pool, the writer is reset by its next use.
-            payload.Abandon();
-            throw;
-        }
-
-        payload.Write("}"u8);
-        return payload.Finish(WebSocketOpcode.Text);
-    }
-
-    /// <summary>This thread's writer for a value serialised with <paramref name="options"/>, over <paramref name="payload"/>.</summary>
-    private static Utf8JsonWriter ValueWriter(FramePayloadWriter payload, JsonSerializerOptions options)
-    {
-        // Options left at their defaults keep a writer of their own, so that a thread alternating between them and one
-        // other set makes no writer per value.
-        bool defaults = options.Encoder is null && options.MaxDepth == 0;
-        Utf8JsonWriter? w = defaults ? t_defaultValueJson : t_valueJson;
-        JsonWriterOptions wanted = JsonScratch.WriterOptions(options);
-        if (w is not null && ReferenceEquals(w.Options.Encoder, wanted.Encoder) && w.Options.MaxDepth == wanted.MaxDepth)
-        {
-            w.Reset(payload);
-            return w;
-        }
-
-        w = new Utf8JsonWriter(payload, wanted);
-        if (defaults)
-        {
-            t_defaultValueJson = w;
-        }
-        else
-        {
-            t_valueJson = w;
-        }
-
-        return w;
+        Utf8JsonWriter w = scratch.ValueJson(typeInfo.Options);
+        JsonSerializer.Serialize(w, value, typeInfo);
+        w.Flush();
+        scratch.Payload.Write("}"u8);
+        return scratch.Payload.Finish(WebSocketOpcode.Text);
     }
 
     /// <summary>A Cfm whose data a callback writes with a JSON writer.</summary>
     public static OutboundFrame Cfm<TState>(ReadOnlySpan<byte> rawId, TState state, Action<Utf8JsonWriter, TState> writeData)
     {
-        Utf8JsonWriter w = Begin(rawId.Length + 64, out FramePayloadWriter payload);
-        w.WriteStartObject();
-        w.WriteString("type"u8, "cfm"u8);
-        w.WritePropertyName("id"u8);
-        w.WriteRawValue(rawId, skipInputValidation: true);
-        w.WritePropertyName("data"u8);
-        WriteData(w, payload, state, writeData);
-        w.WriteEndObject();
-        return End(w, payload);
+        FrameScratch scratch = FrameScratch.Take();
+        try
+        {
+            Utf8JsonWriter w = Begin(scratch, rawId.Length + 64);
+            w.WriteStartObject();
+            w.WriteString("type"u8, "cfm"u8);
+            w.WritePropertyName("id"u8);
+            w.WriteRawValue(rawId, skipInputValidation: true);
+            w.WritePropertyName("data"u8);
+            writeData(w, state);
+            w.WriteEndObject();
+            return End(w, scratch.Payload);
+        }
+        finally
+        {
+            scratch.Return();
+        }
     }
 
     /// <summary>A Rej frame; <paramref name="rawId"/> empty writes <c>"id":null</c>.</summary>
@@ -165,27 +150,35 @@ internal static class MessageWriter
             return plain;
         }
 
-        Utf8JsonWriter w = Begin(rawId.Length + 64 + (reason?.Length ?? 0) * 3, out FramePayloadWriter payload);
-        w.WriteStartObject();
-        w.WriteString("type"u8, "rej"u8);
-        w.WritePropertyName("id"u8);
-        if (rawId.IsEmpty)
+        FrameScratch scratch = FrameScratch.Take();
+        try
         {
-            w.WriteNullValue();
-        }
-        else
-        {
-            w.WriteRawValue(rawId, skipInputValidation: true);
-        }
+            Utf8JsonWriter w = Begin(scratch, rawId.Length + 64 + (reason?.Length ?? 0) * 3);
+            w.WriteStartObject();
+            w.WriteString("type"u8, "rej"u8);
+            w.WritePropertyName("id"u8);
+            if (rawId.IsEmpty)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                w.WriteRawValue(rawId, skipInputValidation: true);
+            }
 
-        w.WriteString("code"u8, code);
-        if (reason is not null)
-        {
-            w.WriteString("reason"u8, reason);
-        }
+            w.WriteString("code"u8, code);
+            if (reason is not null)
+            {
+                w.WriteString("reason"u8, reason);
+            }
 
-        w.WriteEndObject();
-        return End(w, payload);
+            w.WriteEndObject();
+            return End(w, scratch.Payload);
+        }
+        finally
+        {
+            scratch.Return();
+        }
     }
 
     /// <summary>
@@ -242,23 +235,31 @@ internal static class MessageWriter
             return plain;
         }
 
-        Utf8JsonWriter w = Begin(topic.Length + data.Length + 64, out FramePayloadWriter payload);
-        w.WriteStartObject();
-        w.WriteString("type"u8, "ind"u8);
-        w.WriteString("topic"u8, topic);
-        if (seq > 0)
+        FrameScratch scratch = FrameScratch.Take();
+        try
         {
-            w.WriteNumber("seq"u8, seq);
-        }
+            Utf8JsonWriter w = Begin(scratch, topic.Length + data.Length + 64);
+            w.WriteStartObject();
+            w.WriteString("type"u8, "ind"u8);
+            w.WriteString("topic"u8, topic);
+            if (seq > 0)
+            {
+                w.WriteNumber("seq"u8, seq);
+            }
 
-        if (!data.IsEmpty)
+            if (!data.IsEmpty)
+            {
+                w.WritePropertyName("data"u8);
+                w.WriteRawValue(data, skipInputValidation: !validateData);
+            }
+
+            w.WriteEndObject();
+            return End(w, scratch.Payload);
+        }
+        finally
         {
-            w.WritePropertyName("data"u8);
-            w.WriteRawValue(data, skipInputValidation: !validateData);
+            scratch.Return();
         }
-
-        w.WriteEndObject();
-        return End(w, payload);
     }
 
     /// <summary>
@@ -312,64 +313,55 @@ internal static class MessageWriter
     /// <summary>An Ind whose data a callback writes.</summary>
     public static OutboundFrame Ind<TState>(string topic, TState state, Action<Utf8JsonWriter, TState> writeData)
     {
-        Utf8JsonWriter w = Begin(topic.Length + 128, out FramePayloadWriter payload);
-        w.WriteStartObject();
-        w.WriteString("type"u8, "ind"u8);
-        w.WriteString("topic"u8, topic);
-        w.WritePropertyName("data"u8);
-        WriteData(w, payload, state, writeData);
-        w.WriteEndObject();
-        return End(w, payload);
+        FrameScratch scratch = FrameScratch.Take();
+        try
+        {
+            Utf8JsonWriter w = Begin(scratch, topic.Length + 128);
+            w.WriteStartObject();
+            w.WriteString("type"u8, "ind"u8);
+            w.WriteString("topic"u8, topic);
+            w.WritePropertyName("data"u8);
+            writeData(w, state);
+            w.WriteEndObject();
+            return End(w, scratch.Payload);
+        }
+        finally
+        {
+            scratch.Return();
+        }
     }
 
     /// <summary>A server-initiated Req frame with a numeric id.</summary>
     public static OutboundFrame Req(long id, string op, ReadOnlySpan<byte> data)
     {
-        Utf8JsonWriter w = Begin(op.Length + data.Length + 64, out FramePayloadWriter payload);
-        w.WriteStartObject();
-        w.WriteString("type"u8, "req"u8);
-        w.WriteNumber("id"u8, id);
-        w.WriteString("op"u8, op);
-        if (!data.IsEmpty)
-        {
-            w.WritePropertyName("data"u8);
-            w.WriteRawValue(data, skipInputValidation: false);
-        }
-
-        w.WriteEndObject();
-        return End(w, payload);
-    }
-
-    private static void WriteData<TState>(Utf8JsonWriter w, FramePayloadWriter payload, TState state, Action<Utf8JsonWriter, TState> writeData)
-    {
+        FrameScratch scratch = FrameScratch.Take();
         try
         {
-            writeData(w, state);
+            Utf8JsonWriter w = Begin(scratch, op.Length + data.Length + 64);
+            w.WriteStartObject();
+            w.WriteString("type"u8, "req"u8);
+            w.WriteNumber("id"u8, id);
+            w.WriteString("op"u8, op);
+            if (!data.IsEmpty)
+            {
+                w.WritePropertyName("data"u8);
+                w.WriteRawValue(data, skipInputValidation: false);
+            }
+
+            w.WriteEndObject();
+            return End(w, scratch.Payload);
         }
-        catch
+        finally
         {
-            // The application's serialisation failed (a NaN, a cycle, an unsupported type): the half-written frame goes
-            // back to the pool, and the writer is reset by the next Begin.
-            payload.Abandon();
-            throw;
+            scratch.Return();
         }
     }
 
-    private static Utf8JsonWriter Begin(int capacity, out FramePayloadWriter payload)
+    /// <summary>Starts a frame in <paramref name="scratch"/> and returns its envelope writer, reset over the frame's payload.</summary>
+    private static Utf8JsonWriter Begin(FrameScratch scratch, int capacity)
     {
-        payload = t_payload ??= new FramePayloadWriter();
-        payload.Start(OutboundFrame.Rent(capacity));
-        Utf8JsonWriter? w = t_json;
-        if (w is null)
-        {
-            t_json = w = new Utf8JsonWriter(payload, new JsonWriterOptions { SkipValidation = false, Indented = false });
-        }
-        else
-        {
-            w.Reset(payload);
-        }
-
-        return w;
+        scratch.Payload.Start(OutboundFrame.Rent(capacity));
+        return scratch.Json();
     }
 
     private static OutboundFrame End(Utf8JsonWriter w, FramePayloadWriter payload)

@@ -32,6 +32,42 @@ public sealed class PublishingConverter : JsonConverter<Announcement>
     }
 }
 
+/// <summary>A value whose converter sends a typed Ind on a connection while it is being written (see <see cref="IndSendingConverter"/>).</summary>
+[JsonConverter(typeof(IndSendingConverter))]
+public sealed record Receipt(string Text);
+
+/// <summary>
+/// Writes a <see cref="Receipt"/>, sending <c>{"sum":1,"note":"inner"}</c> on <c>typed.inner</c> halfway through, on the
+/// connection and with the type info that <see cref="Inner"/> holds for this thread (none: nothing is sent).
+/// </summary>
+public sealed class IndSendingConverter : JsonConverter<Receipt>
+{
+    [ThreadStatic]
+    private static (ConnMsgConnection Connection, System.Text.Json.Serialization.Metadata.JsonTypeInfo<AddResult> TypeInfo)? t_inner;
+
+    /// <summary>Set by a test around the write that should send the inner Ind, on the thread that writes.</summary>
+    public static (ConnMsgConnection Connection, System.Text.Json.Serialization.Metadata.JsonTypeInfo<AddResult> TypeInfo)? Inner
+    {
+        get => t_inner;
+        set => t_inner = value;
+    }
+
+    public override Receipt Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        throw new NotSupportedException();
+
+    public override void Write(Utf8JsonWriter writer, Receipt value, JsonSerializerOptions options)
+    {
+        writer.WriteStartObject();
+        if (Inner is { } inner)
+        {
+            inner.Connection.SendIndAsync("typed.inner", new AddResult(1, "inner"), inner.TypeInfo).AsTask().GetAwaiter().GetResult();
+        }
+
+        writer.WriteString("text", value.Text);
+        writer.WriteEndObject();
+    }
+}
+
 /// <summary>Source-generated JSON metadata for the typed handlers of these tests (no reflection).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip)]
@@ -40,4 +76,5 @@ public sealed class PublishingConverter : JsonConverter<Announcement>
 [JsonSerializable(typeof(double))]
 [JsonSerializable(typeof(byte[]))]
 [JsonSerializable(typeof(Announcement))]
+[JsonSerializable(typeof(Receipt))]
 public sealed partial class MessagingTestJsonContext : JsonSerializerContext;
