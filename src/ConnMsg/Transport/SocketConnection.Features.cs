@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Http.Features;
 namespace ConnMsg.Transport;
 
 // The connection is its own feature collection, as Kestrel's transports are: the features it implements are answered
-// by type test, and what Kestrel and connection middleware set (four or five features) lives in a small array rather
-// than a dictionary per connection.
+// by type test, and what Kestrel and connection middleware set lives in a small array rather than a dictionary per
+// connection. Kestrel sets four (heartbeat, completion, closing notification, metrics context): the array starts with
+// room for exactly those, and a middleware that sets more grows it.
 internal sealed partial class SocketConnection : IFeatureCollection
 {
     private KeyValuePair<Type, object>[]? _features;
@@ -61,7 +62,7 @@ internal sealed partial class SocketConnection : IFeatureCollection
                 return;
             }
 
-            _features ??= new KeyValuePair<Type, object>[6];
+            _features ??= new KeyValuePair<Type, object>[4];
             if (_featureCount == _features.Length)
             {
                 Array.Resize(ref _features, _features.Length * 2);

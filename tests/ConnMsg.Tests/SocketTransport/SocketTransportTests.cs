@@ -455,6 +455,28 @@ public sealed partial class SocketTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public void FeaturesSetBeyondKestrelsFourAreAllKeptAndEachCanBeRemoved()
+    {
+        IFeatureCollection features = _connection.Features;
+        object[] values = [new Marker<byte>(), new Marker<short>(), new Marker<int>(), new Marker<long>(), new Marker<float>(), new Marker<double>()];
+        foreach (object value in values)
+        {
+            features[value.GetType()] = value;
+        }
+
+        Assert.All(values, v => Assert.Same(v, features[v.GetType()]));
+        Assert.Equal(values.Length, features.Count(f => f.Value is IMarker));
+
+        features[typeof(Marker<byte>)] = null;
+        Assert.Null(features[typeof(Marker<byte>)]);
+        Assert.All(values[1..], v => Assert.Same(v, features[v.GetType()]));
+    }
+
+    private interface IMarker;
+
+    private sealed class Marker<T> : IMarker;
+
+    [Fact]
     public void ConnectionIdsAreUniquePerConnection()
     {
         Assert.StartsWith("cm-", _connection.ConnectionId);
