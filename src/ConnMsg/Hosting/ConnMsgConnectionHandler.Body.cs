@@ -18,10 +18,10 @@ public sealed partial class ConnMsgConnectionHandler
     /// the client ends the connection, or <paramref name="deadline"/> passes: a Content-Length of up to
     /// <see cref="MaxDiscardedBodyBytes"/>, or a chunked body of up to as many bytes. Nothing is read of a body over
     /// that limit, nor past a chunk that would take it over, nor of one whose length cannot be known (another final
-    /// transfer coding, a Content-Length that is not one number): reading it whole would let a client hold the
-    /// connection with as much as it likes, and the reset its unread bytes may draw is the price RFC 9112 §9.6 allows
-    /// for closing then. The deadline cancels the pending read rather than aborting, so that the answer already sent
-    /// still goes out ahead of an orderly close.
+    /// transfer coding, a Content-Length that is not one number: such a request is answered 400): reading it whole
+    /// would let a client hold the connection with as much as it likes, and the reset its unread bytes may draw is the
+    /// price RFC 9112 §9.6 allows for closing then. The deadline cancels the pending read rather than aborting, so that
+    /// the answer already sent still goes out ahead of an orderly close.
     /// </summary>
     private async ValueTask DiscardBodyAsync(PipeReader input, HttpRequestHead request, CancellationToken deadline)
     {

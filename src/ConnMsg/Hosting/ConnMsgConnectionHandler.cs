@@ -122,8 +122,25 @@ public sealed partial class ConnMsgConnectionHandler : ConnectionHandler
 
         if (head.Path != _options.Path)
         {
-            // RFC 9112 §3.2: any request without exactly one valid Host gets 400, not only an upgrade (Validate checks that).
-            HttpResponse answer = WebSocketHandshake.HasOneValidHost(head) ? Route(head) : HttpResponse.Text(400, "exactly one valid Host header required");
+            HttpResponse answer;
+            if (!WebSocketHandshake.HasOneValidHost(head))
+            {
+                // RFC 9112 §3.2: any request without exactly one valid Host gets 400, not only an upgrade (Validate checks that).
+                answer = HttpResponse.Text(400, "exactly one valid Host header required");
+            }
+            else if (!head.HasKnownBodyLength())
+            {
+                // RFC 9112 §6.3 (an upgrade with any body is refused in Validate): a request whose body has no knowable
+                // end is answered 400 and closed, never by its route, which would answer it as though it were understood.
+                _transportMetrics.HandshakeRefused("body_length");
+                TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint, 400, "body_length");
+                answer = HttpResponse.Text(400, "request body length cannot be determined (RFC 9112 §6.3)");
+            }
+            else
+            {
+                answer = Route(head);
+            }
+
             await RespondAsync(connection, answer, head.Method == "HEAD", head).ConfigureAwait(false);
             return null;
         }

@@ -109,6 +109,13 @@ public sealed class HttpRequestHead
     }
 
     /// <summary>
+    /// Whether the length of the body can be determined (RFC 9112 §6.3): chunked as the final transfer coding, or no
+    /// Transfer-Encoding and at most one Content-Length that is a plain number. False leaves the end of the body, and so
+    /// the start of whatever follows it, unknown.
+    /// </summary>
+    internal bool HasKnownBodyLength() => IsChunked() || TryGetContentLength(out _);
+
+    /// <summary>
     /// Whether the body is chunked: the last transfer coding over every Transfer-Encoding header is <c>chunked</c>
     /// (RFC 9112 §6.3 rule 4, where it also overrides a Content-Length). False without Transfer-Encoding, and when its
     /// last coding is another, which leaves the body's length unknown.
