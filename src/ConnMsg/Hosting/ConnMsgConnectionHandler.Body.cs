@@ -20,8 +20,9 @@ public sealed partial class ConnMsgConnectionHandler
     /// that limit, nor past a chunk that would take it over, nor of one whose length cannot be known (another final
     /// transfer coding, a Content-Length that is not one number: such a request is answered 400): reading it whole
     /// would let a client hold the connection with as much as it likes, and the reset its unread bytes may draw is the
-    /// price RFC 9112 §9.6 allows for closing then. The deadline cancels the pending read rather than aborting, so that
-    /// the answer already sent still goes out ahead of an orderly close.
+    /// price RFC 9112 §9.6 allows for closing then. Nor is a body waited for that a client sending
+    /// <c>Expect: 100-continue</c> has not begun: it may be holding it for a 100 that never comes. The deadline cancels
+    /// the pending read rather than aborting, so that the answer already sent still goes out ahead of an orderly close.
     /// </summary>
     private async ValueTask DiscardBodyAsync(PipeReader input, HttpRequestHead request, CancellationToken deadline)
     {
@@ -35,6 +36,14 @@ public sealed partial class ConnMsgConnectionHandler
         using CancellationTokenRegistration cancel = deadline.UnsafeRegister(static s => ((PipeReader)s!).CancelPendingRead(), input);
         try
         {
+            // RFC 9110 §10.1.1: after a final answer without a 100 the server may close, and the client then need not send
+            // the body. One that has begun to arrive is being sent regardless (as many clients do, curl after a second):
+            // it is read like any other, so that the rest of it finds the connection open rather than drawing a reset.
+            if (request.ExpectsContinue() && !HasBodyBegun(input))
+            {
+                return;
+            }
+
             if (chunked)
             {
                 await DiscardChunkedAsync(input, new ChunkedBodySkipper(MaxDiscardedBodyBytes, _options.MaxRequestLineSize)).ConfigureAwait(false);
@@ -48,6 +57,22 @@ public sealed partial class ConnMsgConnectionHandler
         {
             // The client left, or the connection was aborted: there is nothing more to read.
         }
+    }
+
+    /// <summary>
+    /// Whether any of the body has arrived, looked at without waiting and without consuming it. False also when the
+    /// deadline has already canceled the read, which then ends the discarding as it would have ended a wait.
+    /// </summary>
+    private static bool HasBodyBegun(PipeReader input)
+    {
+        if (!input.TryRead(out ReadResult result))
+        {
+            return false;
+        }
+
+        bool begun = !result.IsCanceled && !result.Buffer.IsEmpty;
+        input.AdvanceTo(result.Buffer.Start);
+        return begun;
     }
 
     /// <summary>Reads and drops <paramref name="length"/> bytes, or fewer when the read is canceled or the input ends.</summary>

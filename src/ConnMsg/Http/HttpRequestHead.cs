@@ -116,6 +116,12 @@ public sealed class HttpRequestHead
     internal bool HasKnownBodyLength() => IsChunked() || TryGetContentLength(out _);
 
     /// <summary>
+    /// Whether the client asked for a 100 (Continue) before it sends the body, and may hold the body back until then
+    /// (RFC 9110 §10.1.1, where the expectation is matched case-insensitively).
+    /// </summary>
+    internal bool ExpectsContinue() => ContainsToken("Expect", "100-continue", StringComparison.OrdinalIgnoreCase, out _);
+
+    /// <summary>
     /// Whether the body is chunked: the last transfer coding over every Transfer-Encoding header is <c>chunked</c>
     /// (RFC 9112 §6.3 rule 4, where it also overrides a Content-Length). False without Transfer-Encoding, and when its
     /// last coding is another, which leaves the body's length unknown.
