@@ -44,7 +44,8 @@ public sealed partial class ConnMsgClient
     /// refused it <c>overloaded</c> and it is to be sent again on the same connection (only while
     /// <paramref name="mayRetry"/>); true when it is done with: live, refused for good (reported through
     /// <see cref="RecoveryFailed"/>; so is <c>overloaded</c> once no retry is left), confirmed with a <c>cfm</c> that
-    /// could not be read (taken back with <c>$unsubscribe</c>, then reported the same way), or refused
+    /// could not be read (taken back with <c>$unsubscribe</c>, then reported the same way), not answered within the
+    /// request timeout (reported the same way; a late <c>cfm</c> is taken back with <c>$unsubscribe</c>), or refused
     /// <c>shutting_down</c>.
     /// </summary>
     private async Task<bool> TryResubscribeAsync(Connection connection, TopicState state, bool mayRetry, CancellationToken cancellationToken)
@@ -79,6 +80,22 @@ public sealed partial class ConnMsgClient
             if (e.Code == "overloaded")
             {
                 ConnMsgClientLog.ResubscribeGaveUp(_logger, state.Topic, _options.ResubscribeMaxRetries);
+            }
+
+            RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
+            return true;
+        }
+        catch (TimeoutException e) when (!connection.IsClosed)
+        {
+            // No answer within the request timeout: the server may be slow rather than gone, and the connection may be
+            // sound for the other topics, so only this one fails. If the $subscribe went out, the server may still
+            // make it live; its late cfm is discarded (the request was abandoned, so it touches no seq) and then
+            // taken back as a SubscribeAsync given up is. One that timed out before it was sent leaves nothing to undo.
+            // A connection lost meanwhile is left to the caller: the next one re-subscribes the topic.
+            state.SubscribedOn = null;
+            if (request is { IsAbandoned: true })
+            {
+                _ = UndoAbandonedSubscribeAsync(connection, state, request.Settled);
             }
 
             RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
@@ -149,7 +166,8 @@ public sealed partial class ConnMsgClient
             }
             catch (Exception e)
             {
-                // No answer within the request timeout: the topic's Inds may no longer arrive; the application is told.
+                // Anything TryResubscribeAsync leaves to its caller, such as a rej the client cannot read or a $subscribe
+                // over the server's maxMessage: the server did not make it live; the application is told.
                 state.SubscribedOn = null;
                 RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, state.LastSeq, null, e));
                 return;

@@ -29,9 +29,11 @@ public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
     public long? CurrentSeq { get; }
 
     /// <summary>
-    /// Set when the server refused the re-subscription (<see cref="ConnMsgRejectedException"/>), did not answer it, or
-    /// answered with a <c>cfm</c> that could not be read (<see cref="ConnMsgException"/>; the client took the subscription
-    /// back with <c>$unsubscribe</c>). The topic then receives nothing until subscribed again.
+    /// Set when the server refused the re-subscription (<see cref="ConnMsgRejectedException"/>), did not answer it within
+    /// <see cref="ConnMsgClientOptions.RequestTimeout"/> (<see cref="TimeoutException"/>; should its <c>cfm</c> come late,
+    /// the client takes the subscription back with <c>$unsubscribe</c>), or answered with a <c>cfm</c> that could not be
+    /// read (<see cref="ConnMsgException"/>; the client took the subscription back with <c>$unsubscribe</c>). The topic
+    /// then receives nothing until subscribed again.
     /// </summary>
     public Exception? Error { get; }
 }
