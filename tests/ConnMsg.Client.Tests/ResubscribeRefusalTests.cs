@@ -170,18 +170,7 @@ public sealed class ResubscribeRefusalTests
     public async Task ResubscriptionRefusedForGoodRaisesRecoveryFailed()
     {
         var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
-        {
-            await ScriptedServer.SendAsync(socket, Session);
-            if (index == 0)
-            {
-                await ConfirmThenDropAsync(socket, drop.Task);
-                return;
-            }
-
-            await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), "forbidden"));
-            await AnswerUntilClosedAsync(socket);
-        });
+        await using var server = await RefusingResubscriptionAsync("forbidden", drop.Task);
         await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options());
         var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
@@ -198,18 +187,7 @@ public sealed class ResubscribeRefusalTests
     public async Task ResubscriptionRefusedForGoodIsLoggedWithItsCodeNotAsAGapInHistory()
     {
         var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var server = await ScriptedServer.StartAsync(async (socket, index) =>
-        {
-            await ScriptedServer.SendAsync(socket, Session);
-            if (index == 0)
-            {
-                await ConfirmThenDropAsync(socket, drop.Task);
-                return;
-            }
-
-            await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), "forbidden"));
-            await AnswerUntilClosedAsync(socket);
-        });
+        await using var server = await RefusingResubscriptionAsync("forbidden", drop.Task);
         var logger = new TestLogger();
         await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri, Options(logger));
         var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -224,4 +202,19 @@ public sealed class ResubscribeRefusalTests
         Assert.True(logged.EventId == 22, $"logged as event {logged.EventId}: {logged.Message}");
         Assert.Contains("refused forbidden", logged.Message);
     }
+
+    /// <summary>A server that confirms the first connection's subscription and drops it when told, then refuses its re-subscription with <paramref name="code"/>.</summary>
+    private static Task<ScriptedServer> RefusingResubscriptionAsync(string code, Task drop) =>
+        ScriptedServer.StartAsync(async (socket, index) =>
+        {
+            await ScriptedServer.SendAsync(socket, Session);
+            if (index == 0)
+            {
+                await ConfirmThenDropAsync(socket, drop);
+                return;
+            }
+
+            await ScriptedServer.SendAsync(socket, Rej(await ReceiveJsonAsync(socket), code));
+            await AnswerUntilClosedAsync(socket);
+        });
 }
