@@ -123,22 +123,29 @@ public sealed partial class ConnMsgConnectionHandler : ConnectionHandler
         if (head.Path != _options.Path)
         {
             HttpResponse answer;
+            string? refusedReason = null;
             if (!WebSocketHandshake.HasOneValidHost(head))
             {
-                // RFC 9112 §3.2: any request without exactly one valid Host gets 400, not only an upgrade (Validate checks that).
-                answer = HttpResponse.Text(400, "exactly one valid Host header required");
+                // RFC 9112 §3.2: any request without exactly one valid Host gets 400, not only an upgrade; counted under
+                // the reason Validate gives the upgrade's, as the same failure.
+                answer = WebSocketHandshake.RefuseHost(out refusedReason);
             }
             else if (!head.HasKnownBodyLength())
             {
                 // RFC 9112 §6.3 (an upgrade with any body is refused in Validate): a request whose body has no knowable
                 // end is answered 400 and closed, never by its route, which would answer it as though it were understood.
-                _transportMetrics.HandshakeRefused("body_length");
-                TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint, 400, "body_length");
+                refusedReason = "body_length";
                 answer = HttpResponse.Text(400, "request body length cannot be determined (RFC 9112 §6.3)");
             }
             else
             {
                 answer = Route(head);
+            }
+
+            if (refusedReason is not null)
+            {
+                _transportMetrics.HandshakeRefused(refusedReason);
+                TransportLog.HandshakeRefused(_logger, connection.RemoteEndPoint, answer.Status, refusedReason);
             }
 
             await RespondAsync(connection, answer, head.Method == "HEAD", head).ConfigureAwait(false);

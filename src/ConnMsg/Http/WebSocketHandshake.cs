@@ -31,7 +31,7 @@ internal static class WebSocketHandshake
         // RFC 9112 §3.2: a request with no Host, more than one, or an invalid one gets 400.
         if (!HasOneValidHost(request))
         {
-            return Refuse(400, "bad_request", "exactly one valid Host header required", out refusedReason);
+            return RefuseHost(out refusedReason);
         }
 
         // RFC 6455 §4.1 gives the upgrade no body. One sent anyway would be read as the first frames, and a proxy in front
@@ -128,6 +128,13 @@ internal static class WebSocketHandshake
         Span<byte> decoded = stackalloc byte[18];
         return Convert.TryFromBase64String(key, decoded, out int written) && written == 16 && key[21] is 'A' or 'Q' or 'g' or 'w';
     }
+
+    /// <summary>
+    /// The refusal of a request without exactly one valid Host, upgrade or not: one reason for both, so that a dashboard
+    /// counting refusals by reason sees one figure for the one failure.
+    /// </summary>
+    internal static HttpResponse RefuseHost(out string refusedReason) =>
+        Refuse(400, "bad_request", "exactly one valid Host header required", out refusedReason);
 
     /// <summary>Exactly one Host header, and a valid one (RFC 9112 §3.2).</summary>
     internal static bool HasOneValidHost(HttpRequestHead request) =>

@@ -1,10 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using ConnMsg.Tests.Infrastructure;
-using ConnMsg.Tests.Messaging.Support;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace ConnMsg.Tests.Http;
 
@@ -15,7 +11,6 @@ namespace ConnMsg.Tests.Http;
 /// </summary>
 public sealed class UnknownBodyLengthTests : IClassFixture<ConnMsg.Tests.Transport.RawServerFixture>
 {
-    private const int HandshakeRefusedEvent = 1001;
     private readonly ConnMsg.Tests.Transport.RawServerFixture _fixture;
 
     public UnknownBodyLengthTests(ConnMsg.Tests.Transport.RawServerFixture fixture) => _fixture = fixture;
@@ -59,21 +54,10 @@ public sealed class UnknownBodyLengthTests : IClassFixture<ConnMsg.Tests.Transpo
     [Fact]
     public async Task APlainRequestWhoseBodyLengthCannotBeDeterminedIsCountedAndLoggedAsARefusal()
     {
-        var recorder = new ScopedLogRecorder();
-        await using TestServer server = await TestServer.StartAsync(configure: b =>
-        {
-            b.Services.AddSingleton<ILoggerProvider>(recorder);
-            b.Services.AddLogging(l => l.AddFilter("ConnMsg", LogLevel.Debug));
-        });
+        await using RefusalProbe probe = await RefusalProbe.StartAsync();
 
-        RawHttpResponse r = await RawHttp.SendAsync(server.Port, "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n");
+        RawHttpResponse r = await RawHttp.SendAsync(probe.Server.Port, "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n");
         Assert.Equal(400, r.Status);
-
-        // Counted and logged before the answer is written, so both are there once the client has it.
-        string metrics = (await HttpGet.GetAsync(server.HttpBase, "metrics")).Body;
-        Assert.Contains("connmsg_handshakes_refused_total{reason=\"body_length\"} 1\n", metrics);
-        ScopedLogRecorder.Entry entry = await recorder.FirstAsync(HandshakeRefusedEvent).Within("the refusal to be logged", TimeSpan.FromSeconds(5));
-        Assert.Contains("127.0.0.1", entry.Message);
-        Assert.Contains("400 body_length", entry.Message);
+        await probe.AssertOneRefusalAsync(400, "body_length");
     }
 }
