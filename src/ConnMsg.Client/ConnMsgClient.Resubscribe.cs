@@ -45,8 +45,10 @@ public sealed partial class ConnMsgClient
     /// <paramref name="mayRetry"/>); true when it is done with: live, refused for good (reported through
     /// <see cref="RecoveryFailed"/>; so is <c>overloaded</c> once no retry is left), confirmed with a <c>cfm</c> that
     /// could not be read (taken back with <c>$unsubscribe</c>, then reported the same way), not answered within the
-    /// request timeout (reported the same way; a late <c>cfm</c> is taken back with <c>$unsubscribe</c>), or refused
-    /// <c>shutting_down</c>.
+    /// request timeout (reported the same way; a late <c>cfm</c> is taken back with <c>$unsubscribe</c>), refused
+    /// <c>shutting_down</c>, or failed otherwise on a connection still open (reported the same way). Throws only when
+    /// the connection was lost, the client disposed or <paramref name="cancellationToken"/> cancelled: the next
+    /// connection re-subscribes the topic.
     /// </summary>
     private async Task<bool> TryResubscribeAsync(Connection connection, TopicState state, bool mayRetry, CancellationToken cancellationToken)
     {
@@ -113,6 +115,16 @@ public sealed partial class ConnMsgClient
             RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
             return true;
         }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && !connection.IsClosed && !IsDisposed)
+        {
+            // Anything no rule above names, such as a rej the client cannot read or a $subscribe over the server's
+            // maxMessage: the server did not make it live, and the connection is sound, so this topic alone fails.
+            // Thrown on, it would fail the whole reconnect, and the next connection would meet it again, for ever.
+            // A lost connection, disposal or cancellation is left to the caller: the next connection re-subscribes.
+            state.SubscribedOn = null;
+            RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
+            return true;
+        }
 
         state.SubscribedOn = connection;
         ConnMsgClientLog.Resubscribed(_logger, state.Topic, since, result.Recovered);
@@ -160,17 +172,9 @@ public sealed partial class ConnMsgClient
                     return;
                 }
             }
-            catch (Exception) when (stop.IsCancellationRequested || connection.IsClosed)
+            catch (Exception)
             {
                 return; // disposed, or the connection was lost: the next one re-subscribes the topic
-            }
-            catch (Exception e)
-            {
-                // Anything TryResubscribeAsync leaves to its caller, such as a rej the client cannot read or a $subscribe
-                // over the server's maxMessage: the server did not make it live; the application is told.
-                state.SubscribedOn = null;
-                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, state.LastSeq, null, e));
-                return;
             }
             finally
             {

@@ -75,8 +75,10 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     /// <summary>
     /// Raised after a reconnect when a topic's missed Inds could not all be replayed (<c>"recovered":false</c>)
     /// or its re-subscription was refused for good, confirmed with a <c>cfm</c> the client could not read (taken back with
-    /// <c>$unsubscribe</c> first) or not answered within <see cref="ConnMsgClientOptions.RequestTimeout"/> (a late
-    /// <c>cfm</c> is taken back with <c>$unsubscribe</c>). Only that topic fails: the connection opens with the others.
+    /// <c>$unsubscribe</c> first), not answered within <see cref="ConnMsgClientOptions.RequestTimeout"/> (a late
+    /// <c>cfm</c> is taken back with <c>$unsubscribe</c>), or failed otherwise while the connection stayed open (a
+    /// <c>rej</c> the client could not read, a <c>$subscribe</c> over the new connection's <c>maxMessage</c>). Only that
+    /// topic fails: the connection opens with the others.
     /// The application must then resynchronise that topic by its own means.
     /// A refusal that says "not now" is not reported: <c>overloaded</c> is sent again on the same connection after a
     /// growing backoff (reported once <see cref="ConnMsgClientOptions.ResubscribeMaxRetries"/> retries were refused too),

@@ -16,12 +16,23 @@ internal static class ResubscribeScript
     /// <summary>A cfm that names the request (so it is its one answer) but whose data is not valid JSON.</summary>
     public static string MalformedCfm(JsonElement request) => $$"""{"type":"cfm","id":{{request.GetProperty("id").GetRawText()}},"data":[1,}""";
 
+    /// <summary>A rej that names the request (so it is its one answer) but has no <c>code</c>, which PROTOCOL §3 requires.</summary>
+    public static string MalformedRej(JsonElement request) => $$"""{"type":"rej","id":{{request.GetProperty("id").GetRawText()}},"reason":"no code"}""";
+
     /// <summary>
     /// Answers every request up to the client's <c>probe.marker</c>, with a <see cref="MalformedCfm"/> where
     /// <paramref name="malformed"/> says so (given op and topic) and a cfm otherwise; returns the ones before the marker
     /// as "op topic", in the order they arrived.
     /// </summary>
-    public static async Task<List<string>> RequestsUntilMarkerAsync(WebSocket socket, Func<string, string?, bool> malformed)
+    public static Task<List<string>> RequestsUntilMarkerAsync(WebSocket socket, Func<string, string?, bool> malformed)
+        => RequestsUntilMarkerAsync(socket, (request, op, topic) => malformed(op, topic) ? MalformedCfm(request) : Cfm(request));
+
+    /// <summary>
+    /// Answers every request up to the client's <c>probe.marker</c> with what <paramref name="answer"/> makes of it
+    /// (given the request, its op and topic), the marker with a cfm; returns the ones before the marker as "op topic",
+    /// in the order they arrived.
+    /// </summary>
+    public static async Task<List<string>> RequestsUntilMarkerAsync(WebSocket socket, Func<JsonElement, string, string?, string> answer)
     {
         var seen = new List<string>();
         while (true)
@@ -35,7 +46,7 @@ internal static class ResubscribeScript
             }
 
             string? topic = request.GetProperty("data").GetProperty("topic").GetString();
-            await ScriptedServer.SendAsync(socket, malformed(op, topic) ? MalformedCfm(request) : Cfm(request));
+            await ScriptedServer.SendAsync(socket, answer(request, op, topic));
             seen.Add($"{op} {topic}");
         }
     }
