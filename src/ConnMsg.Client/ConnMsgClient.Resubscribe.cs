@@ -4,6 +4,14 @@ namespace ConnMsg.Client;
 
 public sealed partial class ConnMsgClient
 {
+    /// <summary>
+    /// How long a re-subscription, and the <c>$unsubscribe</c> that takes one back, may wait for its answer: the
+    /// request timeout, or the connect timeout when that is infinite. The reconnect waits for them before it publishes
+    /// the connection, and they are the client's own requests, not ones the application chose to let wait for ever;
+    /// unbounded, a server that never answers one would hold every request waiting for the connection for ever.
+    /// </summary>
+    private TimeSpan ResubscribeTimeout => _options.RequestTimeout == Timeout.InfiniteTimeSpan ? _options.ConnectTimeout : _options.RequestTimeout;
+
     /// <summary>Re-subscribes every topic on a new connection before it is published, asking history topics for what was missed.</summary>
     private async Task ResubscribeAllAsync(Connection connection, CancellationToken cancellationToken)
     {
@@ -44,8 +52,8 @@ public sealed partial class ConnMsgClient
     /// refused it <c>overloaded</c> and it is to be sent again on the same connection (only while
     /// <paramref name="mayRetry"/>); true when it is done with: live, refused for good (reported through
     /// <see cref="RecoveryFailed"/>; so is <c>overloaded</c> once no retry is left), confirmed with a <c>cfm</c> that
-    /// could not be read (taken back with <c>$unsubscribe</c>, then reported the same way), not answered within the
-    /// request timeout (reported the same way; a late <c>cfm</c> is taken back with <c>$unsubscribe</c>), refused
+    /// could not be read (taken back with <c>$unsubscribe</c>, then reported the same way), not answered within
+    /// <see cref="ResubscribeTimeout"/> (reported the same way; a late <c>cfm</c> is taken back with <c>$unsubscribe</c>), refused
     /// <c>shutting_down</c>, or failed otherwise on a connection still open (reported the same way). Throws only when
     /// the connection was lost, the client disposed or <paramref name="cancellationToken"/> cancelled: the next
     /// connection re-subscribes the topic.
@@ -57,7 +65,7 @@ public sealed partial class ConnMsgClient
         SubscribePendingRequest? request = null;
         try
         {
-            result = await SubscribeOnAsync(connection, state, since, cancellationToken, out request).ConfigureAwait(false);
+            result = await SubscribeOnAsync(connection, state, since, ResubscribeTimeout, cancellationToken, out request).ConfigureAwait(false);
         }
         catch (ConnMsgRejectedException e) when (e.Code == "overloaded" && mayRetry)
         {
@@ -89,7 +97,7 @@ public sealed partial class ConnMsgClient
         }
         catch (TimeoutException e) when (!connection.IsClosed)
         {
-            // No answer within the request timeout: the server may be slow rather than gone, and the connection may be
+            // No answer within ResubscribeTimeout: the server may be slow rather than gone, and the connection may be
             // sound for the other topics, so only this one fails. If the $subscribe went out, the server may still
             // make it live; its late cfm is discarded (the request was abandoned, so it touches no seq) and then
             // taken back as a SubscribeAsync given up is. One that timed out before it was sent leaves nothing to undo.
@@ -111,7 +119,7 @@ public sealed partial class ConnMsgClient
             // the gate (a later subscribe of the topic goes out after it). Only this topic fails: the connection and
             // the other topics' re-subscriptions are sound.
             state.SubscribedOn = null;
-            await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
+            await UnsubscribeOnAsync(connection, state.Topic, ResubscribeTimeout).ConfigureAwait(false);
             RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, since ?? 0, null, e));
             return true;
         }

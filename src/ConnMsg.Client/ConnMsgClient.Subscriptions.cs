@@ -101,7 +101,7 @@ public sealed partial class ConnMsgClient
 
                     try
                     {
-                        await SubscribeOnAsync(connection, state, null, timeout.Token, out request).ConfigureAwait(false);
+                        await SubscribeOnAsync(connection, state, null, _options.RequestTimeout, timeout.Token, out request).ConfigureAwait(false);
                         state.SubscribedOn = connection;
                         return subscription;
                     }
@@ -116,7 +116,7 @@ public sealed partial class ConnMsgClient
                         // A cfm came (its outcome is settled before the request fails) but could not be read: the
                         // server made the subscription live while the caller is told it failed. Taken back before the
                         // caller hears of it, and under the gate, so a later subscribe of the topic goes out after it.
-                        await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
+                        await UnsubscribeOnAsync(connection, state.Topic, _options.RequestTimeout).ConfigureAwait(false);
                         throw;
                     }
                     catch (ConnMsgConnectionLostException)
@@ -144,7 +144,7 @@ public sealed partial class ConnMsgClient
     }
 
     /// <summary>Sends <c>$subscribe</c> on a given connection; the caller holds the topic's gate.</summary>
-    private Task<SubscribeResult> SubscribeOnAsync(Connection connection, TopicState state, long? since, CancellationToken cancellationToken, out SubscribePendingRequest request)
+    private Task<SubscribeResult> SubscribeOnAsync(Connection connection, TopicState state, long? since, TimeSpan timeout, CancellationToken cancellationToken, out SubscribePendingRequest request)
     {
         long id = NextId();
         var message = EnvelopeWriter.WriteRequest(id, "$subscribe", (state.Topic, since), static (w, s) =>
@@ -159,7 +159,7 @@ public sealed partial class ConnMsgClient
             w.WriteEndObject();
         });
         request = new SubscribePendingRequest(id, state, since is not null);
-        return ExecuteAsync(message, request, connection, _options.RequestTimeout, cancellationToken);
+        return ExecuteAsync(message, request, connection, timeout, cancellationToken);
     }
 
     /// <summary>
@@ -186,7 +186,7 @@ public sealed partial class ConnMsgClient
             bool undo = live && state.SubscribedOn != connection && !connection.IsClosed && !IsDisposed;
             if (undo)
             {
-                await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
+                await UnsubscribeOnAsync(connection, state.Topic, _options.RequestTimeout).ConfigureAwait(false);
             }
 
             ConnMsgClientLog.AbandonedSubscribeSettled(_logger, state.Topic, live, undo);
@@ -220,7 +220,7 @@ public sealed partial class ConnMsgClient
             // connection, not yet the open one, and the subscription would otherwise stay on it.
             if (!IsDisposed && state.SubscribedOn is { IsClosed: false } connection)
             {
-                await UnsubscribeOnAsync(connection, state.Topic).ConfigureAwait(false);
+                await UnsubscribeOnAsync(connection, state.Topic, _options.RequestTimeout).ConfigureAwait(false);
             }
 
             state.SubscribedOn = null;
@@ -233,7 +233,7 @@ public sealed partial class ConnMsgClient
     }
 
     /// <summary>Sends <c>$unsubscribe</c> on a given connection and waits for its answer (best effort); the caller holds the topic's gate.</summary>
-    private async Task UnsubscribeOnAsync(Connection connection, string topic)
+    private async Task UnsubscribeOnAsync(Connection connection, string topic, TimeSpan timeout)
     {
         long id = NextId();
         var message = EnvelopeWriter.WriteRequest(id, "$unsubscribe", topic, static (w, topic) =>
@@ -244,7 +244,7 @@ public sealed partial class ConnMsgClient
         });
         try
         {
-            await ExecuteAsync(message, new RawPendingRequest(id, ContinuationMode.ThreadPool), connection, _options.RequestTimeout, CancellationToken.None).ConfigureAwait(false);
+            await ExecuteAsync(message, new RawPendingRequest(id, ContinuationMode.ThreadPool), connection, timeout, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is ConnMsgException or TimeoutException or ObjectDisposedException)
         {

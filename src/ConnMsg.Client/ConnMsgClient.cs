@@ -75,8 +75,8 @@ public sealed partial class ConnMsgClient : IAsyncDisposable, IConnectionOwner
     /// <summary>
     /// Raised after a reconnect when a topic's missed Inds could not all be replayed (<c>"recovered":false</c>)
     /// or its re-subscription was refused for good, confirmed with a <c>cfm</c> the client could not read (taken back with
-    /// <c>$unsubscribe</c> first), not answered within <see cref="ConnMsgClientOptions.RequestTimeout"/> (a late
-    /// <c>cfm</c> is taken back with <c>$unsubscribe</c>), or failed otherwise while the connection stayed open (a
+    /// <c>$unsubscribe</c> first), not answered within <see cref="ConnMsgClientOptions.RequestTimeout"/>
+    /// (<see cref="ConnMsgClientOptions.ConnectTimeout"/> when that is infinite; a late <c>cfm</c> is taken back with <c>$unsubscribe</c>), or failed otherwise while the connection stayed open (a
     /// <c>rej</c> the client could not read, a <c>$subscribe</c> over the new connection's <c>maxMessage</c>). Only that
     /// topic fails: the connection opens with the others.
     /// The application must then resynchronise that topic by its own means.

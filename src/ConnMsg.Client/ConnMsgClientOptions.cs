@@ -10,10 +10,21 @@ public sealed record ConnMsgClientOptions
     /// <summary>The defaults.</summary>
     public static ConnMsgClientOptions Default { get; } = new();
 
-    /// <summary>How long a request may wait for its answer (including waiting for a reconnect) unless the call overrides it. Default 30 s.</summary>
+    /// <summary>
+    /// How long a request may wait for its answer (including waiting for a reconnect) unless the call overrides it.
+    /// Default 30 s. Also bounds each re-subscription after a reconnect, which holds up the reconnect.
+    /// <para><see cref="Timeout.InfiniteTimeSpan"/> lets requests wait for ever, but not those re-subscriptions: they are
+    /// the client's own, and a server that never answered one would keep the connection from opening, and every
+    /// request waiting for it waiting, for ever. They are bounded by <see cref="ConnectTimeout"/> instead (unbounded
+    /// only when that is infinite too); one unanswered within it fails that topic alone through
+    /// <see cref="ConnMsgClient.RecoveryFailed"/>.</para>
+    /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long the WebSocket handshake may take. Default 10 s.</summary>
+    /// <summary>
+    /// How long the WebSocket handshake may take. Default 10 s. When <see cref="RequestTimeout"/> is infinite it also
+    /// bounds each re-subscription after a reconnect, which is part of opening that connection.
+    /// </summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

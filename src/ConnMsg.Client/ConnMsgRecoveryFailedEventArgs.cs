@@ -30,7 +30,8 @@ public sealed class ConnMsgRecoveryFailedEventArgs : EventArgs
 
     /// <summary>
     /// Set when the server refused the re-subscription (<see cref="ConnMsgRejectedException"/>), did not answer it within
-    /// <see cref="ConnMsgClientOptions.RequestTimeout"/> (<see cref="TimeoutException"/>; should its <c>cfm</c> come late,
+    /// <see cref="ConnMsgClientOptions.RequestTimeout"/>, or <see cref="ConnMsgClientOptions.ConnectTimeout"/> when that
+    /// is infinite (<see cref="TimeoutException"/>; should its <c>cfm</c> come late,
     /// the client takes the subscription back with <c>$unsubscribe</c>), answered with a <c>cfm</c> that could not be
     /// read (<see cref="ConnMsgException"/>; the client took the subscription back with <c>$unsubscribe</c>), or the
     /// re-subscription failed otherwise, the server not having made it live: a <c>rej</c> that could not be read

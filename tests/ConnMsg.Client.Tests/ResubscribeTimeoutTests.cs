@@ -113,6 +113,45 @@ public sealed class ResubscribeTimeoutTests
         Assert.Equal("probe.waiting ", await seen.Reader.ReadAsync().AsTask().Within());
     }
 
+    [Fact]
+    public async Task WithAnInfiniteRequestTimeoutAResubscriptionUnansweredWithinTheConnectTimeoutFailsThatTopicAloneAndTheReconnectOpens()
+    {
+        // The test's only wait; RequestTimeout sets no bound at all.
+        var connectTimeout = TimeSpan.FromSeconds(1);
+        var drop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var seen = Channel.CreateUnbounded<string>();
+        await using var server = await StartAsync(drop.Task, release: new TaskCompletionSource().Task, seen.Writer);
+        await using var client = await ConnMsgClient.ConnectAsync(server.WebSocketUri,
+            Options() with { RequestTimeout = Timeout.InfiniteTimeSpan, ConnectTimeout = connectTimeout });
+        var failed = new TaskCompletionSource<ConnMsgRecoveryFailedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.RecoveryFailed += (_, e) => failed.TrySetResult(e);
+
+        // Left to the client's disposal, which cancels the re-subscriptions: unsubscribing waits for topic.a's, and
+        // would hang where it is never bounded.
+        _ = await client.SubscribeAsync("topic.a").Within();
+        var received = Channel.CreateUnbounded<ConnMsgInd>();
+        _ = await client.SubscribeAsync("topic.b", ind => received.Writer.TryWrite(ind)).Within();
+
+        drop.SetResult();
+        var resubscribing = new[] { await seen.Reader.ReadAsync().AsTask().Within(), await seen.Reader.ReadAsync().AsTask().Within() };
+        Assert.Contains("$subscribe topic.a", resubscribing);
+
+        // With no timeout of its own, this request goes out only once the reconnect opens.
+        try
+        {
+            await client.RequestAsync("probe.marker", default).Within();
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"still {client.State} after {Patience}: the unanswered re-subscription holds up the reconnect for ever");
+        }
+
+        var e = await failed.Task.Within();
+        Assert.Equal("topic.a", e.Topic);
+        Assert.Contains(connectTimeout.ToString(), Assert.IsType<TimeoutException>(e.Error).Message);
+        Assert.Equal(1, N(await received.Reader.ReadAsync().AsTask().Within())); // topic.b is live again
+    }
+
     /// <summary>
     /// The first connection confirms both subscriptions, then drops when told. Every later one runs
     /// <see cref="HoldBackTopicAAsync"/>.
