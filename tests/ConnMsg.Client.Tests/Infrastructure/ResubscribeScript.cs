@@ -20,14 +20,6 @@ internal static class ResubscribeScript
     public static string MalformedRej(JsonElement request) => $$"""{"type":"rej","id":{{request.GetProperty("id").GetRawText()}},"reason":"no code"}""";
 
     /// <summary>
-    /// Answers every request up to the client's <c>probe.marker</c>, with a <see cref="MalformedCfm"/> where
-    /// <paramref name="malformed"/> says so (given op and topic) and a cfm otherwise; returns the ones before the marker
-    /// as "op topic", in the order they arrived.
-    /// </summary>
-    public static Task<List<string>> RequestsUntilMarkerAsync(WebSocket socket, Func<string, string?, bool> malformed)
-        => RequestsUntilMarkerAsync(socket, (request, op, topic) => malformed(op, topic) ? MalformedCfm(request) : Cfm(request));
-
-    /// <summary>
     /// Answers every request up to the client's <c>probe.marker</c> with what <paramref name="answer"/> makes of it
     /// (given the request, its op and topic), the marker with a cfm; returns the ones before the marker as "op topic",
     /// in the order they arrived.
