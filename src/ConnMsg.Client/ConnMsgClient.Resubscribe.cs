@@ -180,9 +180,17 @@ public sealed partial class ConnMsgClient
                     return;
                 }
             }
-            catch (Exception)
+            catch (Exception) when (stop.IsCancellationRequested || connection.IsClosed)
             {
                 return; // disposed, or the connection was lost: the next one re-subscribes the topic
+            }
+            catch (Exception e)
+            {
+                // TryResubscribeAsync reports every failure on a sound connection itself; one that still escapes it
+                // (a fault in its own handling) must not leave the topic dead without the application hearing of it.
+                state.SubscribedOn = null;
+                RaiseRecoveryFailed(new ConnMsgRecoveryFailedEventArgs(state.Topic, state.LastSeq, null, e));
+                return;
             }
             finally
             {
